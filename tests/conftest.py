@@ -3,6 +3,7 @@ whole run; a fresh database per test module; a worker on a fresh task queue per 
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 
@@ -46,6 +47,9 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory):
     server.cleanup()
 
 
+_databases = itertools.count(1)
+
+
 @pytest_asyncio.fixture(scope="module")
 async def pool(pg_server) -> AsyncIterator[asyncpg.Pool]:
     """A fresh, migrated database for each test module."""
@@ -56,6 +60,9 @@ async def pool(pg_server) -> AsyncIterator[asyncpg.Pool]:
     dsn = pg_server.get_uri(name)
     conn = await asyncpg.connect(dsn)
     await migrate(conn)
+    # Case numbers come from the database; every module's database shares one Temporal server, so each
+    # starts its numbering in a range of its own (application ids are workflow ids).
+    await conn.execute("SELECT setval('application_seq', $1)", next(_databases) * 10_000)
     await conn.close()
     p = await create_pool(dsn, max_size=8)
     yield p

@@ -79,6 +79,7 @@ class PermitApplication:
         self._permit_number: str | None = None
         self._valid: tuple[date, date] | None = None
         self._banned = False
+        self._is_received = False
         self._journal = Journal(self._id, self._snapshot, self._search_attributes, self._details)
 
     # ------------------------------------------------------------------ the procedure
@@ -111,6 +112,7 @@ class PermitApplication:
             policy_version=self._policy.version, findings=self._findings,
             notice_deadline=self._deadlines["notice"].due_date,
         )
+        self._is_received = True
 
     async def _completeness(self) -> bool:
         """Art. 9: accept, one notice of all corrections, or false materials (Art. 24); else deemed accepted."""
@@ -333,6 +335,7 @@ class PermitApplication:
 
     @workflow.update
     async def accept(self, msg: Accept) -> Outcome:
+        await self._received()
         self._district_act = msg
         await workflow.wait_condition(lambda: self._accepted_on is not None)
         return self._outcome(f"accepted on {self._accepted_on}")
@@ -346,6 +349,7 @@ class PermitApplication:
     @workflow.update
     async def notify_corrections(self, msg: NotifyCorrections) -> Outcome:
         """Art. 9 一次告知: one notice listing every correction, pre-filled from the findings."""
+        await self._received()
         items = self._findings + [i for i in msg.items if i.item not in {f.item for f in self._findings}]
         if self._notified_items:  # after a correction: only matters the corrected materials first raised
             items = [i for i in items if i.item not in self._notified_items]
@@ -370,6 +374,7 @@ class PermitApplication:
 
     @workflow.update
     async def find_false_materials(self, msg: FalseMaterials) -> Outcome:
+        await self._received()
         self._district_act = msg
         await workflow.wait_condition(lambda: self._banned)
         return self._outcome("not accepted (Art. 24)")
@@ -382,6 +387,7 @@ class PermitApplication:
 
     @workflow.update
     async def submit_corrections(self, msg: SubmitCorrections) -> Outcome:
+        await self._received()
         self._corrections = msg
         await workflow.wait_condition(lambda: self._stage is not Stage.CORRECTIONS)
         return self._outcome("corrected materials received")
@@ -394,6 +400,7 @@ class PermitApplication:
 
     @workflow.update
     async def preliminary_review(self, msg: PreliminaryOpinion) -> Outcome:
+        await self._received()
         self._prelim = msg
         await self._journal.record(E.PRELIMINARY_REVIEW_GIVEN, msg.actor.code, favourable=msg.favourable,
                                    opinion=msg.opinion, to=Body.COMMERCE.value)
@@ -407,6 +414,7 @@ class PermitApplication:
 
     @workflow.update
     async def joint_review(self, msg: ReviewDecision) -> Outcome:
+        await self._received()
         if msg.decision == "question":
             self._questions[msg.agency] = msg.reasons
             await self._journal.record(E.AGENCY_QUESTION_ASKED, msg.actor.code, agency=msg.agency.value,
@@ -430,6 +438,7 @@ class PermitApplication:
 
     @workflow.update
     async def answer_question(self, msg: AnswerQuestion) -> Outcome:
+        await self._received()
         self._questions.pop(msg.agency)
         await self._journal.record(E.AGENCY_QUESTION_ANSWERED, msg.actor.code, agency=msg.agency.value, answer=msg.answer)
         return self._outcome(f"answer sent to {msg.agency.value}")
@@ -442,6 +451,7 @@ class PermitApplication:
 
     @workflow.update
     async def submit_to_government(self, msg: Submission) -> Outcome:
+        await self._received()
         self._submission = msg
         await self._journal.record(E.SUBMITTED_TO_GOVERNMENT, msg.actor.code, recommendation=msg.recommendation,
                                    consolidated_opinion=msg.consolidated_opinion,
@@ -456,6 +466,7 @@ class PermitApplication:
 
     @workflow.update
     async def decide(self, msg: Decide) -> Outcome:
+        await self._received()
         self._decision = msg
         if msg.approve:
             decided_on = self._today()
@@ -487,6 +498,7 @@ class PermitApplication:
     @workflow.update
     async def pause_clock(self, msg: PauseClock) -> Outcome:
         """ALL 45: time for hearings, testing, inspection or expert review is not counted."""
+        await self._received()
         self._paused, self._paused_on = msg, self._today()
         self._mark("decision", "paused")
         await self._journal.record(E.DECISION_CLOCK_PAUSED, msg.actor.code, cause=msg.cause,
@@ -502,6 +514,7 @@ class PermitApplication:
 
     @workflow.update
     async def resume_clock(self, msg: ResumeClock) -> Outcome:
+        await self._received()
         paused_on, today = self._paused_on, self._today()
         days = await workflow.execute_activity(
             "count_workdays", WorkdaysRequest(start=paused_on, end=today), result_type=int, start_to_close_timeout=_ACT)
@@ -521,6 +534,7 @@ class PermitApplication:
     @workflow.update
     async def extend_deadline(self, msg: ExtendDeadline) -> Outcome:
         """Art. 12: once, by 10 working days, with the head's approval; the applicant is told why."""
+        await self._received()
         self._extensions += 1
         old = self._deadlines["decision"]
         self._deadlines["decision"] = await self._deadline(old.label, old.due_date, self._policy.decision_extension_workdays)
@@ -539,6 +553,7 @@ class PermitApplication:
 
     @workflow.update
     async def withdraw(self, msg: Withdraw) -> Outcome:
+        await self._received()
         self._withdrawal = msg
         self._stage = Stage.WITHDRAWN
         await self._journal.record(E.WITHDRAWN, msg.actor.code, reason=msg.reason)
@@ -547,6 +562,10 @@ class PermitApplication:
     @withdraw.validator
     def _v_withdraw(self, msg: Withdraw) -> None:
         self._check(msg.actor, Step.WITHDRAW)
+
+    async def _received(self) -> None:
+        # A body may answer before the receipt is recorded (an update can arrive with the first task).
+        await workflow.wait_condition(lambda: self._is_received)
 
     def _outcome(self, detail: str) -> Outcome:
         return Outcome(applied=True, stage=self._stage, detail=detail)

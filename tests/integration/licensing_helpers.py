@@ -56,3 +56,24 @@ async def advance(env: WorkflowEnvironment, handle: WorkflowHandle, days: float)
 
 async def local_today(env: WorkflowEnvironment, handle: WorkflowHandle) -> date:
     return WorkingCalendar.local_date(await env.get_current_time(handle))
+
+
+async def to_joint_review(env: WorkflowEnvironment, client: Client, pool: asyncpg.Pool, queue: str):
+    """A file accepted by the district and given a favourable preliminary opinion."""
+    from workflows.licensing_messages import Accept, PreliminaryOpinion
+
+    app_id, h = await start(env, client, pool, queue)
+    await h.execute_update(PermitApplication.accept, Accept(actor=NANSHA))
+    await h.execute_update(PermitApplication.preliminary_review,
+                           PreliminaryOpinion(actor=NANSHA, favourable=True, opinion="材料齐全，符合条件"))
+    return app_id, h
+
+
+async def approve_all(h: WorkflowHandle, except_: tuple[Body, ...] = ()) -> None:
+    from domain.bodies import JOINT_REVIEW_PANEL
+    from workflows.licensing_messages import ReviewDecision
+
+    for body in JOINT_REVIEW_PANEL:
+        if body not in except_:
+            await h.execute_update(PermitApplication.joint_review,
+                                   ReviewDecision(actor=agency(body), agency=body, decision="approve"))
