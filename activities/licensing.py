@@ -6,7 +6,7 @@ fix to a rule never changes how an application already in the procedure replays.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import asyncpg
 from pydantic import BaseModel
@@ -43,7 +43,9 @@ class LicensingActivities:
 
     @activity.defn(name="register_ban")
     async def register_ban(self, req: BanRequest) -> date:
-        ends_on = years_after(req.starts_on, req.years)
+        # The year counts from the day after the decision and ends with its anniversary (Civil Code
+        # Art. 201-202): the first day a new application is received again is the day after that.
+        ends_on = years_after(req.starts_on, req.years) + timedelta(days=1)
         await bans.add_ban(
             self._pool,
             bans.Ban(req.credit_code, req.article, req.reason, req.starts_on, ends_on, req.stream_id),

@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bunker import logs
+from bunker.cli_principals import principals_app
+from bunker.cli_scenario import scenario_app
 from bunker.runtime import StartupError, connect_postgres, connect_temporal
 from bunker.settings import Settings
 
@@ -32,6 +34,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(holidays_app, name="holidays")
 app.add_typer(audit_app, name="audit")
 app.add_typer(application_app, name="application")
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(principals_app, name="principals")
 
 out = Console()
 err = Console(stderr=True)

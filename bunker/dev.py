@@ -83,9 +83,9 @@ async def run(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings, client, pool) -> None:
-    from bunker.bootstrap import bootstrap  # dev principals, schedules: idempotent
+    from bunker.bootstrap import dev_bootstrap  # dev principals, schedules: idempotent
 
-    await bootstrap(settings, client, pool)
+    tokens = await dev_bootstrap(settings, client, pool)
     app = create_app(Resources(settings=settings, client=client, pool=pool))
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.gateway_host, port=settings.gateway_port, log_config=None, access_log=False)
@@ -101,7 +101,7 @@ async def _serve(settings: Settings, client, pool) -> None:
             await asyncio.sleep(0.05)
         if gateway.done():
             raise StartupError(f"the gateway could not start on {settings.gateway_host}:{settings.gateway_port}")
-        _ready_block(settings)
+        _ready_block(settings, tokens)
         await stop.wait()
         log.info("stopping")
         server.should_exit = True
@@ -110,7 +110,7 @@ async def _serve(settings: Settings, client, pool) -> None:
     await pool.close()
 
 
-def _ready_block(settings: Settings) -> None:
+def _ready_block(settings: Settings, tokens: Path) -> None:
     from rich.console import Console
     from rich.panel import Panel
 
@@ -121,6 +121,7 @@ def _ready_block(settings: Settings) -> None:
         f"PostgreSQL      {'embedded, data in ' + str(settings.data_dir / 'postgres') if settings.embedded_postgres else 'DATABASE_URL'}",
         f"Gateway         {gw}   health {gw}/healthz   API docs {gw}/docs",
         f"Task queue      {settings.temporal_task_queue}",
+        f"Dev tokens      {tokens}  (Authorization: Bearer <token>)",
         "",
         "Try:  bunker application submit --example      then watch it in the Web UI",
         "Stop: Ctrl-C (data is kept for the next `make dev`)",

@@ -6,6 +6,7 @@ answered here with the ban's end date, and nothing is started for them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -17,7 +18,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from domain.application import Application
 from domain.calendar import WorkingCalendar
 from domain.policy import policy_in_force
-from store import bans
+from domain.ledger import Movement
+from store import bans, ledger
+from workflows.permit_messages import SuppliesResumed
 from workflows.licensing import PermitApplication
 from workflows.licensing_messages import LicensingInput
 
@@ -69,6 +72,34 @@ async def submit_application(
     )
     log.info("application received", permit_id=application_id, workflow_id=workflow_id)
     return Started(application_id, workflow_id)
+
+
+async def report_ledger(
+    client: Client, pool: asyncpg.Pool, stream_id: str, batch_id: str, movements: Sequence[Movement],
+    now: datetime | None = None,
+) -> ledger.IngestResult:
+    """Art. 17: book a batch of ledger rows. The permit's workflow hears of it only when a supply ends a
+    dormancy (Art. 23): one signal per episode, never one per row. If that signal is lost (a crash right
+    after the commit), the next batch with a supply sends it again, since the permit is still dormant."""
+    result = await ledger.ingest(pool, stream_id, batch_id, movements, now=now)
+    if result.resumed_from_dormancy and result.last_supply_at is not None:
+        await application_handle(client, stream_id).signal("supplies_resumed", SuppliesResumed(at=result.last_supply_at))
+        log.info("supplies resumed after dormancy", permit_id=stream_id)
+    return result
+
+
+async def recompute_provisional_deadlines(client: Client, pool: asyncpg.Pool) -> int:
+    """After an official holiday schedule is loaded: every open file with a provisional deadline
+    recomputes it (ALL 82). Returns how many files were told."""
+    rows = await pool.fetch(
+        """SELECT DISTINCT p.workflow_id FROM permits p
+           WHERE p.status NOT IN ('terminated', 'revoked', 'refused', 'withdrawn', 'not_accepted')
+             AND p.workflow_id IS NOT NULL
+             AND (p.next_deadline_provisional OR EXISTS (
+                 SELECT 1 FROM tasks t WHERE t.stream_id = p.stream_id AND t.provisional))""")
+    for r in rows:
+        await client.get_workflow_handle(r["workflow_id"]).signal("recompute_deadlines")
+    return len(rows)
 
 
 def application_handle(client: Client, application_id: str) -> WorkflowHandle:

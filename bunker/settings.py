@@ -7,6 +7,7 @@ and an embedded PostgreSQL under `BUNKER_DATA_DIR`. Set them and the same code t
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import quote
 from pathlib import Path
 from typing import Literal
 
@@ -65,7 +66,7 @@ class Settings(BaseSettings):
         return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
 
     def workflow_url(self, workflow_id: str) -> str:
-        return f"{self.ui_url}/namespaces/{self.temporal_namespace}/workflows/{workflow_id}"
+        return f"{self.ui_url}/namespaces/{self.temporal_namespace}/workflows/{quote(workflow_id, safe='')}"
 
 
 @lru_cache(maxsize=1)

@@ -46,6 +46,18 @@ class Step(StrEnum):
     EXTEND_DEADLINE = "extend_deadline"  # Art. 12
     DECIDE = "decide"  # Art. 11
     WITHDRAW = "withdraw"  # ALL 32
+    ISSUE_DOCUMENT = "issue_permit_document"  # ALL 44
+    CONFIRM_FILING = "confirm_filing"  # Art. 13: each filing body confirms its own
+    APPLY_RENEWAL = "apply_renewal"  # Art. 14
+    APPLY_CHANGE = "apply_change"  # Art. 15
+    REPLACE_DOCUMENT = "replace_document"  # Art. 7
+    REPORT_DORMANCY = "report_dormancy"  # Art. 23
+    PROPOSE_TERMINATION = "propose_termination"  # Art. 25: market (25(2)), district or commerce
+    TERMINATION_REVIEW = "termination_review"  # Art. 25: the district reviews
+    TERMINATION_REPORT = "termination_report"  # Art. 25: commerce reports
+    DECIDE_TERMINATION = "decide_termination"  # Art. 25: the government terminates
+    REPORT_REVOCATION = "report_revocation"  # Art. 24: commerce reports
+    DECIDE_REVOCATION = "decide_revocation"  # Art. 24: the government revokes
 
 
 _BY_STEP: dict[Step, tuple[Body, str]] = {
@@ -61,6 +73,24 @@ _BY_STEP: dict[Step, tuple[Body, str]] = {
     Step.EXTEND_DEADLINE: (Body.MUNICIPAL_GOV, "12"),
     Step.DECIDE: (Body.MUNICIPAL_GOV, "11"),
     Step.WITHDRAW: (Body.ENTERPRISE, "ALL 32"),
+    Step.ISSUE_DOCUMENT: (Body.COMMERCE, "ALL 44"),
+    Step.APPLY_RENEWAL: (Body.ENTERPRISE, "14"),
+    Step.APPLY_CHANGE: (Body.ENTERPRISE, "15"),
+    Step.REPLACE_DOCUMENT: (Body.ENTERPRISE, "7"),
+    Step.REPORT_DORMANCY: (Body.DISTRICT, "23"),
+    Step.TERMINATION_REVIEW: (Body.DISTRICT, "25"),
+    Step.TERMINATION_REPORT: (Body.COMMERCE, "25"),
+    Step.DECIDE_TERMINATION: (Body.MUNICIPAL_GOV, "25"),
+    Step.REPORT_REVOCATION: (Body.COMMERCE, "24"),
+    Step.DECIDE_REVOCATION: (Body.MUNICIPAL_GOV, "24"),
+}
+
+# Steps more than one body may take, each within its remit.
+FILING_BODIES: frozenset[Body] = frozenset({Body.MARKET, Body.CUSTOMS_GZ, Body.CUSTOMS_HP, Body.MSA, Body.BORDER})
+TERMINATION_PROPOSERS: dict[str, frozenset[Body]] = {
+    "2": frozenset({Body.MARKET}),  # business licence invalid, revoked, cancelled, or scope lost
+    "3": frozenset({Body.DISTRICT, Body.COMMERCE}),  # Art. 5 / 7 no longer met
+    "4": frozenset({Body.DISTRICT, Body.COMMERCE}),  # other legal causes, basis written down
 }
 
 
@@ -68,8 +98,20 @@ class NotAuthorised(Exception):
     """The actor is not the body the measures name for this step."""
 
 
-def authorise(actor: Actor, step: Step, *, district: District, credit_code: str, agency: Body | None = None) -> None:
+def authorise(actor: Actor, step: Step, *, district: District, credit_code: str, agency: Body | None = None,
+              cause: str | None = None) -> None:
     """Raise NotAuthorised unless `actor` may take `step` on the file of `credit_code` in `district`."""
+    if step is Step.CONFIRM_FILING:
+        if actor.body not in FILING_BODIES or actor.body is not agency:
+            raise NotAuthorised(f"{actor.code} may not confirm the {agency} filing: each body confirms its own (Art. 13)")
+        return
+    if step is Step.PROPOSE_TERMINATION:
+        allowed = TERMINATION_PROPOSERS.get(cause or "", frozenset())
+        if actor.body not in allowed:
+            raise NotAuthorised(f"{actor.code} may not propose termination under Art. 25({cause})")
+        if actor.body is Body.DISTRICT and actor.district is not district:
+            raise NotAuthorised(f"{actor.code} may not act on a file of district:{district.value} (Art. 25)")
+        return
     if step is Step.JOINT_REVIEW:
         if agency not in JOINT_REVIEW_PANEL or actor.body is not agency:
             raise NotAuthorised(

@@ -37,6 +37,36 @@ class EventType(StrEnum):
     DEADLINE_REMINDER = "DeadlineReminder"
     DEADLINE_ESCALATED = "DeadlineEscalated"
     DEADLINE_OVERDUE = "DeadlineOverdue"
+    DEADLINES_RECOMPUTED = "DeadlinesRecomputed"
+    # The permit in force (Art. 13-17, 23-25; ALL 44, 50).
+    PERMIT_IN_FORCE = "PermitInForce"
+    PERMIT_DOCUMENT_ISSUED = "PermitDocumentIssued"
+    FILING_CONFIRMED = "FilingConfirmed"
+    FILING_REMINDER = "FilingReminder"
+    EXPIRY_REMINDER = "ExpiryReminder"
+    RENEWAL_APPLIED = "RenewalApplied"
+    RENEWAL_REFUSED_AS_LATE = "RenewalRefusedAsLate"
+    RENEWAL_APPROVED = "RenewalApproved"
+    RENEWAL_REFUSED = "RenewalRefused"
+    DEEMED_RENEWED = "DeemedRenewed"
+    VALIDITY_RENEWED = "ValidityRenewed"
+    CHANGE_APPLIED = "ChangeApplied"
+    CHANGE_APPROVED = "ChangeApproved"
+    CHANGE_REFUSED = "ChangeRefused"
+    DOCUMENT_EXPIRY_WARNING = "DocumentExpiryWarning"
+    DOCUMENT_REPLACED = "DocumentReplaced"
+    CONDITIONS_NO_LONGER_MET = "ConditionsNoLongerMet"
+    DORMANCY_DETECTED = "DormancyDetected"
+    DORMANCY_REPORTED = "DormancyReported"
+    SUPPLIES_RESUMED = "SuppliesResumed"
+    TERMINATION_PROPOSED = "TerminationProposed"
+    TERMINATION_REVIEWED = "TerminationReviewed"
+    TERMINATION_REPORTED = "TerminationReported"
+    TERMINATED = "Terminated"
+    TERMINATION_DECLINED = "TerminationDeclined"
+    REVOCATION_REPORTED = "RevocationReported"
+    REVOKED = "Revoked"
+    REVOCATION_DECLINED = "RevocationDeclined"
 
 
 # The article (of the measures, or "ALL n" for the Administrative Licensing Law) each event applies.
@@ -64,6 +94,35 @@ ARTICLE: dict[EventType, str] = {
     EventType.DEADLINE_REMINDER: "ALL 42",
     EventType.DEADLINE_ESCALATED: "ALL 42",
     EventType.DEADLINE_OVERDUE: "12",
+    EventType.DEADLINES_RECOMPUTED: "ALL 82",
+    EventType.PERMIT_IN_FORCE: "11",
+    EventType.PERMIT_DOCUMENT_ISSUED: "ALL 44",
+    EventType.FILING_CONFIRMED: "13",
+    EventType.FILING_REMINDER: "13",
+    EventType.EXPIRY_REMINDER: "14",
+    EventType.RENEWAL_APPLIED: "14",
+    EventType.RENEWAL_REFUSED_AS_LATE: "14",
+    EventType.RENEWAL_APPROVED: "14",
+    EventType.RENEWAL_REFUSED: "14",
+    EventType.DEEMED_RENEWED: "ALL 50",
+    EventType.VALIDITY_RENEWED: "14",
+    EventType.CHANGE_APPLIED: "15",
+    EventType.CHANGE_APPROVED: "15",
+    EventType.CHANGE_REFUSED: "15",
+    EventType.DOCUMENT_EXPIRY_WARNING: "7",
+    EventType.DOCUMENT_REPLACED: "7",
+    EventType.CONDITIONS_NO_LONGER_MET: "25",
+    EventType.DORMANCY_DETECTED: "23",
+    EventType.DORMANCY_REPORTED: "23",
+    EventType.SUPPLIES_RESUMED: "23",
+    EventType.TERMINATION_PROPOSED: "25",
+    EventType.TERMINATION_REVIEWED: "25",
+    EventType.TERMINATION_REPORTED: "25",
+    EventType.TERMINATED: "25",
+    EventType.TERMINATION_DECLINED: "25",
+    EventType.REVOCATION_REPORTED: "24",
+    EventType.REVOKED: "24",
+    EventType.REVOCATION_DECLINED: "24",
 }
 
 

@@ -44,6 +44,10 @@ class Policy(BaseModel):
     renewal_min_days_before_expiry: PositiveInt
     renewal_reminder_days: tuple[PositiveInt, ...]
 
+    # Life of the permit (Art. 13, 25(3)).
+    filing_reminder_workdays: PositiveInt  # Art. 13: remind the enterprise until each filing is confirmed
+    document_warning_days: PositiveInt  # warn before a held document or lease expires
+
     # Eligibility thresholds (Art. 5).
     min_tanker_dwt: PositiveInt  # Art. 5(1)
     min_lease_years: PositiveInt  # Art. 5(1), 5(2)
@@ -101,6 +105,8 @@ GZ_2022 = Policy(
     validity_years=2,
     renewal_min_days_before_expiry=30,
     renewal_reminder_days=(90, 60, 45),
+    filing_reminder_workdays=10,
+    document_warning_days=30,
     min_tanker_dwt=1000,
     min_lease_years=1,
     min_tank_capacity_m3=5000,

@@ -40,3 +40,5 @@ class StatusSnapshot(BaseModel):
     valid_from: date | None = None
     valid_until: date | None = None
     tasks: list[OpenTask] = []
+    dormant: bool = False  # Art. 23
+    dormant_since: datetime | None = None

@@ -1,8 +1,13 @@
-"""The HTTP gateway (FastAPI). This module wires it up; each concern has its own router module."""
+"""The HTTP gateway (FastAPI). This module wires it up; each concern has its own router module.
+
+- `applications`: the enterprise applies, corrects, answers, withdraws; the file and its timeline
+- `agencies`: the inbox of each body and the decision that completes a step; the decision clock
+- `permits`: the register, for operators and the bodies
+- `auth` (bearer tokens → principals), `access` (who sees and does what), `idempotency`, `errors`, `limits`
+"""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -11,7 +16,8 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from bunker.settings import Settings
-from gateway import health
+from gateway import agencies, applications, errors, health, permits
+from gateway.limits import MAX_BODY_BYTES, BodySizeLimit
 
 
 @dataclass
@@ -21,18 +27,20 @@ class Resources:
     pool: asyncpg.Pool | None = None
 
 
-def create_app(resources: Resources) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        app.state.resources = resources
-        yield
-
+def create_app(resources: Resources, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app = FastAPI(
         title="Guangzhou bonded bunkering permit orchestrator",
-        description="API for agency systems, enterprises and operators (穗府办规〔2022〕2号).",
+        description="API for agency systems, enterprises and operators (穗府办规〔2022〕2号). "
+                    "Authenticate with `Authorization: Bearer <token>`; every error is "
+                    '`{"error": {"code", "message", "fields"}}` (see gateway/errors.py).',
         version="0.1.0",
-        lifespan=lifespan,
     )
+    # Set here, not in the lifespan: an ASGI test transport does not run lifespans.
+    app.state.resources = resources
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    for module in (applications, agencies, permits):
+        app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

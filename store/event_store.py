@@ -117,8 +117,8 @@ async def _project(conn: asyncpg.Connection, stream_id: str, version: int, s: St
     await conn.execute(
         """INSERT INTO permits AS p (stream_id, version, kind, status, stage, enterprise_name, credit_code,
                district, permit_number, policy_version, workflow_id, next_deadline_at, next_deadline_label,
-               next_deadline_provisional, pending, valid_from, valid_until, updated_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17, now())
+               next_deadline_provisional, pending, valid_from, valid_until, dormant, dormant_since, updated_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19, now())
            ON CONFLICT (stream_id) DO UPDATE SET
                version = EXCLUDED.version, kind = EXCLUDED.kind, status = EXCLUDED.status,
                stage = EXCLUDED.stage, enterprise_name = EXCLUDED.enterprise_name,
@@ -127,19 +127,24 @@ async def _project(conn: asyncpg.Connection, stream_id: str, version: int, s: St
                workflow_id = EXCLUDED.workflow_id, next_deadline_at = EXCLUDED.next_deadline_at,
                next_deadline_label = EXCLUDED.next_deadline_label,
                next_deadline_provisional = EXCLUDED.next_deadline_provisional, pending = EXCLUDED.pending,
-               valid_from = EXCLUDED.valid_from, valid_until = EXCLUDED.valid_until, updated_at = now()
+               valid_from = EXCLUDED.valid_from, valid_until = EXCLUDED.valid_until,
+               dormant = EXCLUDED.dormant, dormant_since = EXCLUDED.dormant_since, updated_at = now()
            WHERE p.version <= EXCLUDED.version""",
         stream_id, version, s.kind, s.status, s.stage, s.enterprise_name, s.credit_code, s.district,
         s.permit_number, s.policy_version, s.workflow_id, s.next_deadline_at, s.next_deadline_label,
-        s.next_deadline_provisional, s.pending, s.valid_from, s.valid_until,
+        s.next_deadline_provisional, s.pending, s.valid_from, s.valid_until, s.dormant, s.dormant_since,
     )
     if await conn.fetchval("SELECT version FROM permits WHERE stream_id = $1", stream_id) != version:
         return  # a newer snapshot already stands
-    # The inbox is the workflow's open steps as of this version: replace, never patch.
-    await conn.execute("DELETE FROM tasks WHERE stream_id = $1", stream_id)
+    # The inbox is the workflow's open steps as of this version: closed ones go, open ones are upserted
+    # (keeping the moment each opened, which deadline oversight measures from).
+    await conn.execute("DELETE FROM tasks WHERE stream_id = $1 AND NOT (task_id = ANY($2::text[]))",
+                       stream_id, [t.task_id for t in s.tasks])
     await conn.executemany(
         """INSERT INTO tasks (task_id, stream_id, body, kind, label, due_date, ends_at, provisional)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (task_id) DO UPDATE SET body = EXCLUDED.body, kind = EXCLUDED.kind, label = EXCLUDED.label,
+               due_date = EXCLUDED.due_date, ends_at = EXCLUDED.ends_at, provisional = EXCLUDED.provisional""",
         [(t.task_id, stream_id, t.body, t.kind, t.label, t.due_date, t.ends_at, t.provisional) for t in s.tasks],
     )
 

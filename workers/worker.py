@@ -10,18 +10,21 @@ from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
 from activities.event_log import EventLogActivities
+from activities.ledger import LedgerActivities
 from activities.licensing import LicensingActivities
 from workflows.licensing import PermitApplication
+from workflows.permit import Permit
 
-WORKFLOWS = [PermitApplication]
+WORKFLOWS = [PermitApplication, Permit]
 
 
 def activities(pool: asyncpg.Pool) -> list:
-    cal, log, lic = CalendarActivities(pool), EventLogActivities(pool), LicensingActivities(pool)
+    cal, log, lic, led = CalendarActivities(pool), EventLogActivities(pool), LicensingActivities(pool), LedgerActivities(pool)
     return [
         cal.compute_deadline, cal.count_workdays,
         log.append_events,
         lic.assess_application, lic.register_ban, lic.next_permit_number,
+        led.last_supply_at,
     ]
 
 

@@ -39,8 +39,10 @@ class Journal:
         self._details = details
         self._lock = asyncio.Lock()
 
-    def now(self):
-        return workflow.now()
+    @property
+    def busy(self) -> bool:
+        """An append is in flight: the run must not continue as new before it lands."""
+        return self._lock.locked()
 
     async def record(self, type_: EventType, actor: str, article: str | None = None, **data) -> DomainEvent:
         ev = event(type_, actor, workflow.now(), article=article, **data)

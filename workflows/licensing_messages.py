@@ -21,6 +21,12 @@ class LicensingInput(BaseModel):
     policy_version: str
 
 
+class ProcedureKind(StrEnum):
+    APPLICATION = "application"  # Art. 9-12
+    RENEWAL = "renewal"  # Art. 14
+    CHANGE = "change"  # Art. 15
+
+
 class Stage(StrEnum):
     COMPLETENESS = "completeness"  # Art. 9: district checks the materials
     CORRECTIONS = "awaiting_corrections"  # Art. 9: the applicant corrects
@@ -32,9 +38,10 @@ class Stage(StrEnum):
     REFUSED = "refused"
     NOT_ACCEPTED = "not_accepted"  # Art. 24 false materials
     WITHDRAWN = "withdrawn"
+    DEEMED_RENEWED = "deemed_renewed"  # ALL 50: no decision before expiry
 
 
-CLOSED_STAGES = {Stage.APPROVED, Stage.REFUSED, Stage.NOT_ACCEPTED, Stage.WITHDRAWN}
+CLOSED_STAGES = {Stage.APPROVED, Stage.REFUSED, Stage.NOT_ACCEPTED, Stage.WITHDRAWN, Stage.DEEMED_RENEWED}
 
 
 class Message(BaseModel):
@@ -108,7 +115,7 @@ class Outcome(BaseModel):
     """The answer to an update: what now stands (a repeated decision gets the one that stands)."""
 
     applied: bool
-    stage: Stage
+    stage: str  # the procedure's stage, or the permit's
     detail: str = ""
 
 
@@ -118,6 +125,9 @@ class DeadlineView(BaseModel):
     ends_at: datetime
     provisional: bool
     state: Literal["open", "met", "overdue", "paused"] = "open"
+    # How it was computed, so it can be recomputed when an official holiday schedule is loaded.
+    start: date | None = None
+    workdays: int | None = None
 
 
 class LicensingStatus(BaseModel):

@@ -77,3 +77,58 @@ async def approve_all(h: WorkflowHandle, except_: tuple[Body, ...] = ()) -> None
         if body not in except_:
             await h.execute_update(PermitApplication.joint_review,
                                    ReviewDecision(actor=agency(body), agency=body, decision="approve"))
+
+
+async def handed_over(client: Client, handle: WorkflowHandle, pool: asyncpg.Pool):
+    """After approval the file continues as the Permit workflow: wait (bounded) for that run."""
+    import asyncio
+
+    from workflows.permit import Permit
+
+    for _ in range(200):
+        desc = await handle.describe()
+        if desc.workflow_type == "Permit":
+            permit = client.get_workflow_handle_for(Permit.run, handle.id, run_id=desc.run_id)
+            if "PermitInForce" in await types(pool, handle.id.removeprefix("application/")):
+                return permit
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handle.id} did not continue as the Permit workflow")
+
+
+async def to_permit(env: WorkflowEnvironment, client: Client, pool: asyncpg.Pool, queue: str,
+                    app: Application | None = None):
+    """A file taken through the whole procedure to a permit in force; returns (id, Permit handle)."""
+    from workflows.licensing_messages import Accept, Decide, PreliminaryOpinion, Submission
+
+    app_id, h = await start(env, client, pool, queue, app)
+    await h.execute_update(PermitApplication.accept, Accept(actor=NANSHA))
+    await h.execute_update(PermitApplication.preliminary_review,
+                           PreliminaryOpinion(actor=NANSHA, favourable=True, opinion="同意"))
+    await approve_all(h)
+    await h.execute_update(PermitApplication.submit_to_government,
+                           Submission(actor=COMMERCE, recommendation="approve", consolidated_opinion="同意"))
+    await h.execute_update(PermitApplication.decide, Decide(actor=GOVERNMENT, approve=True))
+    return app_id, await handed_over(client, h, pool)
+
+
+async def run_procedure(h: WorkflowHandle, panel: tuple[Body, ...], *, approve: bool = True, reasons: str = "") -> None:
+    """District acceptance, preliminary review, the panel's approvals, submission and the decision."""
+    from workflows.licensing_messages import Accept, Decide, PreliminaryOpinion, ReviewDecision, Submission
+
+    await h.execute_update("accept", Accept(actor=NANSHA))
+    await h.execute_update("preliminary_review", PreliminaryOpinion(actor=NANSHA, favourable=True, opinion="同意"))
+    for body in panel:
+        await h.execute_update("joint_review", ReviewDecision(actor=agency(body), agency=body, decision="approve"))
+    await h.execute_update("submit_to_government", Submission(
+        actor=COMMERCE, recommendation="approve" if approve else "refuse", consolidated_opinion="审核意见"))
+    await h.execute_update("decide", Decide(actor=GOVERNMENT, approve=approve, reasons=reasons))
+
+
+async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date, hour: int = 10) -> None:
+    """Move the file's clock to `hour` o'clock (Asia/Shanghai) on `day`."""
+    from domain.calendar import SHANGHAI
+
+    target = datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
+    now = await env.get_current_time(handle)
+    if target > now:
+        await env.fast_forward(handle, target - now)

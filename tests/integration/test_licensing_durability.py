@@ -9,10 +9,11 @@ from bunker import services
 from domain.bodies import JOINT_REVIEW_PANEL, Body
 from tests.integration.histories import replay_and_keep
 from tests.integration.licensing_helpers import (
-    COMMERCE, GOVERNMENT, NANSHA, agency, events_of, start, to_joint_review, types,
+    COMMERCE, GOVERNMENT, NANSHA, agency, events_of, handed_over, start, to_joint_review, types,
 )
 from workers.worker import build_worker
 from workflows.licensing import PermitApplication
+from workflows.permit import Permit
 from workflows.licensing_messages import Accept, Decide, PreliminaryOpinion, ReviewDecision, Stage, Submission
 
 
@@ -36,9 +37,12 @@ async def test_a_worker_restarted_mid_review_loses_nothing(temporal_env, client,
                                    ReviewDecision(actor=agency(body), agency=body, decision="approve"))
         await h.execute_update(PermitApplication.submit_to_government,
                                Submission(actor=COMMERCE, recommendation="approve", consolidated_opinion="同意"))
+        application_run = (await h.describe()).run_id
         await h.execute_update(PermitApplication.decide, Decide(actor=GOVERNMENT, approve=True))
-        assert (await h.result()).stage is Stage.APPROVED
-    await replay_and_keep(h, "licensing-restarted")
+        permit = await handed_over(client, h, pool)
+        assert (await permit.query(Permit.status)).status == "in_force"
+        await permit.terminate("test done")
+    await replay_and_keep(client.get_workflow_handle(h.id, run_id=application_run), "licensing-restarted")
     recorded = await types(pool, app_id)
     assert recorded.count("AgencyReviewGiven") == 6 and recorded.count("Approved") == 1
     versions = [v for v in await pool.fetch("SELECT version FROM events WHERE stream_id=$1 ORDER BY version", app_id)]
@@ -61,21 +65,27 @@ async def test_a_lapsed_decision_deadline_is_recorded_and_escalated_never_deemed
     status = await h.query(PermitApplication.status)
     assert status.stage is Stage.DECISION and status.permit_number is None  # no deemed approval
     assert status.next_deadline is not None and status.next_deadline.state == "overdue"
+    application_run = (await h.describe()).run_id
     await h.execute_update(PermitApplication.decide, Decide(actor=GOVERNMENT, approve=True))
-    assert (await h.result()).stage is Stage.APPROVED
+    permit = await handed_over(client, h, pool)
     assert "Approved" in await types(pool, app_id)
-    await replay_and_keep(h, "licensing-decision-overdue")
+    await permit.terminate("test done")
+    await replay_and_keep(client.get_workflow_handle(h.id, run_id=application_run), "licensing-decision-overdue")
 
 
 async def test_an_overdue_joint_review_is_reminded_then_escalated_and_stays_open(temporal_env, client, pool, task_queue):
     app_id, h = await to_joint_review(temporal_env, client, pool, task_queue)
-    await temporal_env.fast_forward(h, timedelta(days=20))  # past the reminder and the review sub-deadline
-    reminders = {e.payload["body"] for e in await events_of(pool, app_id, "DeadlineReminder")
-                 if e.payload["step"] == "joint_review"}
-    escalated = {e.payload["body"] for e in await events_of(pool, app_id, "DeadlineEscalated")
-                 if e.payload["step"] == "joint_review"}
+    inbox = await pool.fetch("SELECT body, due_date FROM tasks WHERE stream_id=$1 AND kind='joint_review'", app_id)
+    assert len(inbox) == 6 and all(r["due_date"] for r in inbox)  # each reviewer sees its deadline at once
+    await temporal_env.fast_forward(h, timedelta(days=35))  # past reminder, sub-deadline and red-card period
+
+    def by_body(events):
+        return {e.payload["body"] for e in events if e.payload.get("step") in ("joint_review", f"review:{e.payload['body']}")}
+
     panel = {b.value for b in JOINT_REVIEW_PANEL}
-    assert reminders == panel and escalated == panel
+    assert by_body(await events_of(pool, app_id, "DeadlineReminder")) == panel
+    assert by_body(await events_of(pool, app_id, "DeadlineOverdue")) == panel  # yellow card
+    assert by_body(await events_of(pool, app_id, "DeadlineEscalated")) == panel  # red card
     inbox = await pool.fetch("SELECT body FROM tasks WHERE stream_id=$1 AND kind='joint_review'", app_id)
     assert {r["body"] for r in inbox} == panel  # escalated, never dropped
     await h.execute_update(PermitApplication.joint_review,

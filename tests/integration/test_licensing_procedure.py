@@ -16,9 +16,11 @@ from domain.identifiers import make_credit_code
 from tests.fixtures.applications import replace_enterprise, replace_tanker, valid_application
 from tests.integration.histories import replay_and_keep
 from tests.integration.licensing_helpers import (
-    APPLICANT, COMMERCE, GOVERNMENT, NANSHA, TIANHE, agency, approve_all, events_of, start, to_joint_review, types,
+    APPLICANT, COMMERCE, GOVERNMENT, NANSHA, TIANHE, agency, approve_all, events_of, handed_over, start, to_joint_review,
+    types,
 )
 from workflows.licensing import PermitApplication
+from workflows.permit import Permit
 from workflows.licensing_messages import (
     Accept, Decide, ExtendDeadline, FalseMaterials, NotifyCorrections, PauseClock, PreliminaryOpinion, ResumeClock,
     ReviewDecision, Stage, SubmitCorrections, Submission, Withdraw,
@@ -76,14 +78,15 @@ async def test_art24_false_materials_ban_the_applicant_for_a_year(temporal_env, 
     banned = (await events_of(pool, app_id, "ApplicantBanned"))[0]
     assert banned.article == "24"
     found_on = WorkingCalendar.local_date(banned.occurred_at)
-    assert banned.payload["ban_ends_on"] == years_after(found_on, 1).isoformat()
+    first_free_day = years_after(found_on, 1) + timedelta(days=1)  # banned through the anniversary
+    assert banned.payload["ban_ends_on"] == first_free_day.isoformat()
 
     app = replace_enterprise(valid_application(found_on), credit_code=cheat.enterprise.credit_code)
     day_364 = datetime.combine(found_on + timedelta(days=364), datetime.min.time(), tzinfo=UTC)
     with pytest.raises(services.IntakeRefused) as refused:
         await services.submit_application(client, pool, task_queue, app, received_at=day_364 + timedelta(hours=4))
-    assert str(years_after(found_on, 1)) in str(refused.value) and "第二十四条" in str(refused.value)
-    after_year = datetime.combine(years_after(found_on, 1), datetime.min.time(), tzinfo=UTC) + timedelta(hours=4)
+    assert str(first_free_day) in str(refused.value) and "第二十四条" in str(refused.value)
+    after_year = datetime.combine(first_free_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=4)
     again = await services.submit_application(client, pool, task_queue, app, received_at=after_year)
     assert again.application_id != app_id
     await services.application_handle(client, again.application_id).terminate("test done")
@@ -105,24 +108,33 @@ async def test_art9_preliminary_review_overdue_is_recorded_then_escalated(tempor
 
 async def test_six_approvals_lead_to_a_permit_valid_for_two_years(temporal_env, client, pool, task_queue):
     app_id, h = await to_joint_review(temporal_env, client, pool, task_queue)
+    application_run = (await h.describe()).run_id
     await approve_all(h)
     await h.execute_update(PermitApplication.submit_to_government,
                            Submission(actor=COMMERCE, recommendation="approve", consolidated_opinion="各部门均同意"))
     await h.execute_update(PermitApplication.decide, Decide(actor=GOVERNMENT, approve=True))
-    status = await h.result()
+    status = await client.get_workflow_handle_for(PermitApplication.run, h.id, run_id=application_run).query(
+        PermitApplication.status)
     decided_on = await today(temporal_env, h)
     assert status.stage is Stage.APPROVED and status.permit_number.startswith(f"GZBB-{decided_on.year}-")
     assert (status.valid_from, status.valid_until) == (decided_on, years_after(decided_on, 2) - timedelta(days=1))
-    assert (await types(pool, app_id))[-1] == "Approved"
+    # The file lives on as the permit's own workflow: same id, same event stream.
+    permit = await handed_over(client, h, pool)
+    in_force = await permit.query(Permit.status)
+    assert (in_force.status, in_force.permit_number, in_force.valid_until) == (
+        "in_force", status.permit_number, status.valid_until)
+    assert (await types(pool, app_id))[-2:] == ["Approved", "PermitInForce"]
     approved = (await events_of(pool, app_id, "Approved"))[0]
     assert approved.article == "11" and "准予" in approved.payload["notice_zh"]
     reviews = await events_of(pool, app_id, "AgencyReviewGiven")
     assert sorted(r.payload["agency"] for r in reviews) == sorted(b.value for b in
                                                                    (Body.PORTS, Body.EMERGENCY, Body.ENVIRONMENT,
                                                                     Body.CUSTOMS_GZ, Body.CUSTOMS_HP, Body.MSA))
-    await replay_and_keep(h, "licensing-approved")
-    row = await pool.fetchrow("SELECT status, permit_number, valid_until FROM permits WHERE stream_id=$1", app_id)
-    assert (row["status"], row["permit_number"], row["valid_until"]) == ("approved", status.permit_number, status.valid_until)
+    await replay_and_keep(client.get_workflow_handle(h.id, run_id=application_run), "licensing-approved")
+    row = await pool.fetchrow("SELECT status, kind, permit_number, valid_until FROM permits WHERE stream_id=$1", app_id)
+    assert (row["status"], row["kind"], row["permit_number"], row["valid_until"]) == (
+        "in_force", "permit", status.permit_number, status.valid_until)
+    await permit.terminate("test done")
 
 
 async def test_one_objection_leads_to_a_written_refusal_with_reasons(temporal_env, client, pool, task_queue):

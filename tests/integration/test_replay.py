@@ -21,5 +21,5 @@ async def test_recorded_history_replays_against_current_code(path):
 
 
 def test_histories_of_every_licensing_path_are_kept():
-    assert {p.stem for p in FILES} >= {"licensing-approved", "licensing-refused", "licensing-withdrawn",
+    assert {p.stem for p in FILES} >= {"licensing-approved", "licensing-approved-before-permit-handover", "licensing-refused", "licensing-withdrawn",
                                        "licensing-not-accepted", "licensing-corrected", "licensing-restarted"}
