@@ -58,6 +58,9 @@ class Step(StrEnum):
     DECIDE_TERMINATION = "decide_termination"  # Art. 25: the government terminates
     REPORT_REVOCATION = "report_revocation"  # Art. 24: commerce reports
     DECIDE_REVOCATION = "decide_revocation"  # Art. 24: the government revokes
+    RECORD_INSPECTION = "record_inspection"  # Art. 22: commerce organises the annual inspection
+    REPORT_RECTIFICATION = "report_rectification"  # Art. 22: the enterprise reports what it rectified
+    VERIFY_RECTIFICATION = "verify_rectification"  # Art. 22: commerce verifies at the time limit
 
 
 _BY_STEP: dict[Step, tuple[Body, str]] = {
@@ -83,6 +86,9 @@ _BY_STEP: dict[Step, tuple[Body, str]] = {
     Step.DECIDE_TERMINATION: (Body.MUNICIPAL_GOV, "25"),
     Step.REPORT_REVOCATION: (Body.COMMERCE, "24"),
     Step.DECIDE_REVOCATION: (Body.MUNICIPAL_GOV, "24"),
+    Step.RECORD_INSPECTION: (Body.COMMERCE, "22"),
+    Step.REPORT_RECTIFICATION: (Body.ENTERPRISE, "22"),
+    Step.VERIFY_RECTIFICATION: (Body.COMMERCE, "22"),
 }
 
 # Steps more than one body may take, each within its remit.

@@ -67,6 +67,12 @@ class EventType(StrEnum):
     REVOCATION_REPORTED = "RevocationReported"
     REVOKED = "Revoked"
     REVOCATION_DECLINED = "RevocationDeclined"
+    # Supervision (Art. 20-22, 26).
+    INSPECTION_RECORDED = "InspectionRecorded"
+    RECTIFICATION_ORDERED = "RectificationOrdered"
+    RECTIFICATION_REPORTED = "RectificationReported"
+    RECTIFICATION_VERIFIED = "RectificationVerified"
+    RECTIFICATION_FAILED = "RectificationFailed"
 
 
 # The article (of the measures, or "ALL n" for the Administrative Licensing Law) each event applies.
@@ -123,6 +129,11 @@ ARTICLE: dict[EventType, str] = {
     EventType.REVOCATION_REPORTED: "24",
     EventType.REVOKED: "24",
     EventType.REVOCATION_DECLINED: "24",
+    EventType.INSPECTION_RECORDED: "22",
+    EventType.RECTIFICATION_ORDERED: "22",
+    EventType.RECTIFICATION_REPORTED: "22",
+    EventType.RECTIFICATION_VERIFIED: "22",
+    EventType.RECTIFICATION_FAILED: "22",
 }
 
 

@@ -47,6 +47,7 @@ class Policy(BaseModel):
     # Life of the permit (Art. 13, 25(3)).
     filing_reminder_workdays: PositiveInt  # Art. 13: remind the enterprise until each filing is confirmed
     document_warning_days: PositiveInt  # warn before a held document or lease expires
+    rectification_workdays: PositiveInt  # Art. 22: 责令限期整改, the time limit of a rectification order
 
     # Eligibility thresholds (Art. 5).
     min_tanker_dwt: PositiveInt  # Art. 5(1)
@@ -107,6 +108,7 @@ GZ_2022 = Policy(
     renewal_reminder_days=(90, 60, 45),
     filing_reminder_workdays=10,
     document_warning_days=30,
+    rectification_workdays=20,
     min_tanker_dwt=1000,
     min_lease_years=1,
     min_tank_capacity_m3=5000,

@@ -35,9 +35,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journal import Journal
     from workflows.licensing_messages import DeadlineView, Decide, Outcome, ProcedureKind
     from workflows.permit_messages import (
-        ApplyChange, ApplyRenewal, ConfirmFiling, IssueDocument, PermitInput, PermitState, PermitStatus,
-        ProposeTermination, ReplaceDocument, ReportDormancy, RevocationCase, RevocationDecision, RevocationReport,
-        SuppliesResumed, TerminationCase, TerminationDecision, TerminationReport, TerminationReview,
+        ApplyChange, ApplyRenewal, ConfirmFiling, InspectionReport, IssueDocument, PermitInput, PermitState,
+        PermitStatus, ProposeTermination, RectificationOrder, RectificationReport, RectificationVerdict,
+        ReplaceDocument, ReportDormancy, RevocationCase, RevocationDecision, RevocationReport, SuppliesResumed,
+        TerminationCase, TerminationDecision, TerminationReport, TerminationReview,
     )
     from workflows.procedure import ACTIVITY_TIMEOUT, SYSTEM, Procedure, refuse
     from workflows.procedure_updates import ProcedureUpdates
@@ -77,11 +78,14 @@ class Permit(ProcedureUpdates):
         self._epoch = 0  # bumped when a deadline or document changes, so every watch re-arms
         self._journal = Journal(self._id, self._snapshot, self._search_attributes, self._details,
                                 version=inp.journal_version)
+        self._entering = self._s.runs == 1 and not self._s.filings
+        if self._entering:  # known at once, so a body's first message is judged against them
+            self._s.filings = {b.value: False for b in filing_bodies(self._app)}
 
     # ------------------------------------------------------------------ the life of the permit
     @workflow.run
     async def run(self, inp: PermitInput) -> PermitStatus:
-        if self._s.runs == 1 and not self._s.filings:
+        if self._entering:
             await self._enter_into_force()
         watches = [
             asyncio.create_task(self._issue_document()),  # ALL 44
@@ -89,6 +93,7 @@ class Permit(ProcedureUpdates):
             asyncio.create_task(self._validity()),  # Art. 14, 25(1); ALL 50
             asyncio.create_task(self._documents()),  # Art. 7, 25(3)
             asyncio.create_task(self._dormancy()),  # Art. 23
+            asyncio.create_task(self._rectification()),  # Art. 22
         ]
         await workflow.wait_condition(lambda: self._closed() or self._time_to_continue())
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._journal.busy)
@@ -103,7 +108,6 @@ class Permit(ProcedureUpdates):
         ))
 
     async def _enter_into_force(self) -> None:
-        self._s.filings = {b.value: False for b in filing_bodies(self._app)}
         self._s.document_deadline = await self._deadline(
             "ALL 44 permit document", self._s.valid_from, self._policy.permit_issue_workdays)
         await self._journal.record(
@@ -111,6 +115,11 @@ class Permit(ProcedureUpdates):
             valid_until=self._s.valid_until, filings=list(self._s.filings),
             document_due=self._s.document_deadline.due_date, policy_version=self._policy.version,
         )
+        self._entering = False
+
+    async def _in_force(self) -> None:
+        # A body may act before the entry into force is recorded: it is recorded first.
+        await workflow.wait_condition(lambda: not self._entering)
 
     async def _issue_document(self) -> None:
         """ALL 44: the permit document within 10 working days of the decision."""
@@ -232,6 +241,33 @@ class Permit(ProcedureUpdates):
             await self._journal.record(E.DORMANCY_DETECTED, SYSTEM, last_supply_at=last, since=since,
                                        months=self._policy.dormancy_months, to=self._district)
 
+    async def _rectification(self) -> None:
+        """Art. 22: at the time limit of a rectification order the breach is verified, or escalated: an
+        order nothing was reported on becomes an Art. 25(3)/(4) termination proposal."""
+        while not self._closed():
+            await workflow.wait_condition(lambda: self._closed() or self._s.rectification is not None)
+            open_ = lambda: self._s.rectification is not None  # noqa: E731
+            if self._closed() or not await self._until(
+                    lambda: self._s.rectification.deadline.ends_at if open_() else workflow.now(), lambda: not open_()):
+                return
+            order = self._s.rectification
+            if order is None:
+                continue  # verified in time
+            order.deadline = order.deadline.model_copy(update={"state": "overdue"})
+            if order.reported is None:
+                self._s.rectification = None
+                await self._journal.record(E.RECTIFICATION_FAILED, SYSTEM, year=order.year, breaches=order.breaches,
+                                           reason="nothing reported by the time limit")
+                if self._s.termination is None:
+                    await self._propose(TerminationCase(cause=order.cause, proposed_by=SYSTEM,
+                                                        basis=f"Art. 22 rectification of {order.year} not done: "
+                                                              + "; ".join(order.breaches)))
+                continue
+            # Reported but not yet verified: commerce is late (a yellow card), the order stays open.
+            await self._journal.record(E.DEADLINE_OVERDUE, SYSTEM, article="22", body=Body.COMMERCE.value,
+                                       step="verify_rectification", due_date=order.deadline.due_date)
+            await workflow.wait_condition(lambda: self._closed() or self._s.rectification is not order)
+
     # ------------------------------------------------------------------ waiting
     async def _until(self, at: datetime | Callable[[], datetime], done: Callable[[], bool] = lambda: False) -> bool:
         """Sleep until `at` or `done`; a callable `at` is read again when deadlines move (the timer is
@@ -251,7 +287,7 @@ class Permit(ProcedureUpdates):
 
     def _time_to_continue(self) -> bool:
         info = workflow.info()
-        quiet = self._proc is None and self._s.termination is None and self._s.revocation is None
+        quiet = (self._proc is None or self._proc.closed()) and self._s.termination is None and self._s.revocation is None
         return quiet and (info.get_current_history_length() >= self._history_limit
                           or info.is_continue_as_new_suggested())
 
@@ -304,6 +340,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def apply_renewal(self, msg: ApplyRenewal) -> Outcome:
+        await self._in_force()
         last_day = self._s.valid_until - timedelta(days=self._policy.renewal_min_days_before_expiry)
         if self._today() > last_day:
             # Recorded, so the applicant's request and its refusal are on file, then refused to the caller.
@@ -326,6 +363,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def apply_change(self, msg: ApplyChange) -> Outcome:
+        await self._in_force()
         panel = DEPARTMENTS_CONCERNED[msg.change]
         self._pending_change = msg
         self._start_procedure(ProcedureKind.CHANGE, msg.application, panel, self._on_change_decision)
@@ -373,9 +411,10 @@ class Permit(ProcedureUpdates):
     # ------------------------------------------------------------------ the bodies act on the permit
     @workflow.update
     async def issue_permit_document(self, msg: IssueDocument) -> Outcome:
+        await self._in_force()
         self._s.document_issued = True
-        self._s.document_deadline = self._s.document_deadline.model_copy(
-            update={"state": "overdue" if self._s.document_deadline.state == "overdue" else "met"})
+        d = self._s.document_deadline
+        self._s.document_deadline = d.model_copy(update={"state": "overdue" if d.state == "overdue" else "met"})
         await self._journal.record(E.PERMIT_DOCUMENT_ISSUED, msg.actor.code, document_no=msg.document_no)
         return self._outcome("permit document issued")
 
@@ -387,6 +426,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def confirm_filing(self, msg: ConfirmFiling) -> Outcome:
+        await self._in_force()
         self._s.filings[msg.body.value] = True
         await self._journal.record(E.FILING_CONFIRMED, msg.actor.code, body=msg.body.value, reference=msg.reference,
                                    outstanding=[b for b, done in self._s.filings.items() if not done])
@@ -402,6 +442,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def replace_document(self, msg: ReplaceDocument) -> Outcome:
+        await self._in_force()
         new = msg.document
         same = lambda d: d.kind == new.kind and d.subject == new.subject  # noqa: E731
         replaced = [d for d in self._app.documents if same(d)]
@@ -419,6 +460,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def report_dormancy(self, msg: ReportDormancy) -> Outcome:
+        await self._in_force()
         self._s.dormancy_reported = True
         await self._journal.record(E.DORMANCY_REPORTED, msg.actor.code, to=Body.COMMERCE.value, remarks=msg.remarks,
                                    dormant_since=self._s.dormant_since)
@@ -453,6 +495,74 @@ class Permit(ProcedureUpdates):
             await self._journal.record(E.DEADLINES_RECOMPUTED, SYSTEM,
                                        deadlines={m.label: [m.due_date, m.provisional] for m in moved})
 
+    # ------------------------------------------------------------------ supervision (Art. 22)
+    @workflow.update
+    async def record_inspection(self, msg: InspectionReport) -> Outcome:
+        """The annual supervisory inspection of this permit; breaches lead to a rectification order."""
+        await self._in_force()
+        self._s.inspected_years.append(msg.year)
+        breaches = [f"({i.item}) {f}" for i in msg.items if i.outcome == "breach" for f in (i.findings or [i.summary])]
+        await self._journal.record(E.INSPECTION_RECORDED, msg.actor.code, year=msg.year, campaign_id=msg.campaign_id,
+                                   inspector=msg.inspector, items=[i.model_dump() for i in msg.items],
+                                   breaches=breaches)
+        if not breaches:
+            return self._outcome(f"{msg.year} inspection: no breach")
+        if self._s.rectification is not None:  # one order at a time: the new breaches join the open one
+            self._s.rectification.breaches += breaches
+            return self._outcome(f"{msg.year} inspection: breaches added to the open rectification order")
+        deadline = await self._deadline("Art. 22 rectification", self._today(), self._policy.rectification_workdays)
+        cause = "3" if any(i.item == 3 and i.outcome == "breach" for i in msg.items) else "4"
+        self._s.rectification = RectificationOrder(year=msg.year, breaches=breaches, cause=cause, deadline=deadline)
+        self._epoch += 1
+        await self._journal.record(
+            E.RECTIFICATION_ORDERED, msg.actor.code, year=msg.year, breaches=breaches, due_date=deadline.due_date,
+            notice_zh=f"经{msg.year}年度监督检查，发现下列问题，责令于{deadline.due_date}前整改完毕（第二十二条）：" + "；".join(breaches),
+            notice_en=f"The {msg.year} supervisory inspection found the following; rectify them by {deadline.due_date} "
+                      f"(Art. 22): " + "; ".join(breaches))
+        return self._outcome(f"rectification ordered, due {deadline.due_date}")
+
+    @record_inspection.validator
+    def _v_inspection(self, msg: InspectionReport) -> None:
+        self._check(msg.actor, Step.RECORD_INSPECTION)
+        if msg.year in self._s.inspected_years:
+            raise refuse("AlreadyDecided", f"the {msg.year} inspection of permit {self._number} is already recorded")
+        if sorted(i.item for i in msg.items) != [1, 2, 3, 4]:
+            raise refuse("Invalid", "an inspection covers the four items of Art. 22, once each")
+
+    @workflow.update
+    async def report_rectification(self, msg: RectificationReport) -> Outcome:
+        await self._in_force()
+        self._s.rectification.reported = msg.description
+        await self._journal.record(E.RECTIFICATION_REPORTED, msg.actor.code, description=msg.description,
+                                   to=Body.COMMERCE.value)
+        return self._outcome("rectification reported; commerce verifies")
+
+    @report_rectification.validator
+    def _v_rect_report(self, msg: RectificationReport) -> None:
+        self._check(msg.actor, Step.REPORT_RECTIFICATION)
+        if self._s.rectification is None:
+            raise refuse("WrongStage", "no rectification order is open (Art. 22)")
+
+    @workflow.update
+    async def verify_rectification(self, msg: RectificationVerdict) -> Outcome:
+        await self._in_force()
+        order, self._s.rectification = self._s.rectification, None
+        if msg.rectified:
+            await self._journal.record(E.RECTIFICATION_VERIFIED, msg.actor.code, year=order.year, remarks=msg.remarks)
+            return self._outcome("rectified")
+        await self._journal.record(E.RECTIFICATION_FAILED, msg.actor.code, year=order.year, breaches=order.breaches,
+                                   reason=msg.remarks)
+        if self._s.termination is None:
+            await self._propose(TerminationCase(cause=order.cause, proposed_by=msg.actor.code,
+                                                basis=f"Art. 22 rectification of {order.year} failed: {msg.remarks}"))
+        return self._outcome(f"not rectified: termination under Art. 25({order.cause}) proposed")
+
+    @verify_rectification.validator
+    def _v_rect_verify(self, msg: RectificationVerdict) -> None:
+        self._check(msg.actor, Step.VERIFY_RECTIFICATION)
+        if self._s.rectification is None:
+            raise refuse("WrongStage", "no rectification order is open (Art. 22)")
+
     # ------------------------------------------------------------------ termination and revocation (Art. 24-25)
     async def _propose(self, case: TerminationCase) -> None:
         self._s.termination = case
@@ -461,6 +571,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def propose_termination(self, msg: ProposeTermination) -> Outcome:
+        await self._in_force()
         await self._propose(TerminationCase(cause=msg.cause, basis=msg.basis, proposed_by=msg.actor.code))
         return self._outcome(f"termination under Art. 25({msg.cause}) proposed; the district reviews")
 
@@ -472,6 +583,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def termination_review(self, msg: TerminationReview) -> Outcome:
+        await self._in_force()
         self._s.termination.step = "termination_report"
         await self._journal.record(E.TERMINATION_REVIEWED, msg.actor.code, agree=msg.agree, opinion=msg.opinion,
                                    to=Body.COMMERCE.value)
@@ -483,6 +595,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def termination_report(self, msg: TerminationReport) -> Outcome:
+        await self._in_force()
         self._s.termination.step = "decide_termination"
         await self._journal.record(E.TERMINATION_REPORTED, msg.actor.code, recommend=msg.recommend, report=msg.report,
                                    to=Body.MUNICIPAL_GOV.value)
@@ -494,6 +607,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def decide_termination(self, msg: TerminationDecision) -> Outcome:
+        await self._in_force()
         case, self._s.termination = self._s.termination, None
         if msg.terminate:
             self._s.status = "terminated"
@@ -514,6 +628,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def report_revocation(self, msg: RevocationReport) -> Outcome:
+        await self._in_force()
         self._s.revocation = RevocationCase(ground=msg.ground, basis=msg.basis)
         await self._journal.record(E.REVOCATION_REPORTED, msg.actor.code, ground=msg.ground, basis=msg.basis,
                                    to=Body.MUNICIPAL_GOV.value)
@@ -527,6 +642,7 @@ class Permit(ProcedureUpdates):
 
     @workflow.update
     async def decide_revocation(self, msg: RevocationDecision) -> Outcome:
+        await self._in_force()
         case, self._s.revocation = self._s.revocation, None
         if not msg.revoke:
             await self._journal.record(E.REVOCATION_DECLINED, msg.actor.code, reasons=msg.reasons)
@@ -562,6 +678,8 @@ class Permit(ProcedureUpdates):
             return f"termination:{self._s.termination.step}"
         if self._s.revocation:
             return "revocation:decide_revocation"
+        if self._s.rectification:
+            return "rectification"
         return "dormant" if self._s.dormant else "in_force"
 
     def _tasks(self) -> list[OpenTask]:
@@ -588,6 +706,11 @@ class Permit(ProcedureUpdates):
             task(step, body)
         if self._s.revocation:
             task("decide_revocation", Body.MUNICIPAL_GOV.value)
+        if self._s.rectification:
+            order = self._s.rectification
+            if order.reported is None:
+                task("report_rectification", self._applicant, order.deadline)
+            task("verify_rectification", Body.COMMERCE.value, order.deadline)
         if self._proc and not self._proc.closed():
             tasks += self._proc.tasks()
         return tasks
@@ -612,7 +735,9 @@ class Permit(ProcedureUpdates):
             filings=dict(self._s.filings), dormant=self._s.dormant,
             procedure=self._proc.kind.value if self._proc and not self._proc.closed() else None,
             procedure_stage=self._proc.stage.value if self._proc else None, termination=self._s.termination,
-            policy_version=self._policy.version, runs=self._s.runs,
+            policy_version=self._policy.version, runs=self._s.runs, documents=self._app.documents,
+            rectification=self._s.rectification, inspected_years=self._s.inspected_years,
+            procedure_deadlines=list(self._proc.deadlines.values()) if self._proc else [],
         )
 
     def _snapshot(self) -> StatusSnapshot:

@@ -31,6 +31,32 @@ class RevocationCase(BaseModel):
     basis: str
 
 
+class InspectionItem(BaseModel):
+    """One of the four items of Art. 22, automated where the data allows, with the inspector's findings."""
+
+    item: Literal[1, 2, 3, 4]  # (1) last year's operations (2) operating information (3) licences valid (4) violations
+    outcome: Literal["ok", "breach", "not_assessed"]
+    summary: str
+    findings: list[str] = Field(default_factory=list)
+
+
+class InspectionReport(Message):
+    year: int = Field(ge=2022, le=2100)
+    campaign_id: str
+    items: list[InspectionItem] = Field(min_length=4, max_length=4)
+    inspector: str = Field(min_length=1)
+
+
+class RectificationOrder(BaseModel):
+    """Art. 22: 责令限期整改 — the breaches, the time limit, and what became of it."""
+
+    year: int
+    breaches: list[str]
+    cause: Literal["3", "4"]  # the Art. 25 cause an unrectified breach would be proposed under
+    deadline: DeadlineView
+    reported: str | None = None
+
+
 class PermitState(BaseModel):
     """Everything a run hands to the next one when it continues as new."""
 
@@ -49,6 +75,8 @@ class PermitState(BaseModel):
     dormancy_reported: bool = False
     termination: TerminationCase | None = None
     revocation: RevocationCase | None = None
+    inspected_years: list[int] = Field(default_factory=list)
+    rectification: RectificationOrder | None = None
     runs: int = 1
 
 
@@ -120,6 +148,15 @@ class RevocationDecision(Message):
     reasons: str = Field(min_length=1)
 
 
+class RectificationReport(Message):
+    description: str = Field(min_length=1)
+
+
+class RectificationVerdict(Message):
+    rectified: bool
+    remarks: str = Field(min_length=1)
+
+
 class SuppliesResumed(BaseModel):
     """Sent once per dormancy episode by the ledger, never per ledger row."""
 
@@ -143,3 +180,7 @@ class PermitStatus(BaseModel):
     termination: TerminationCase | None
     policy_version: str
     runs: int
+    documents: list[HeldDocument] = Field(default_factory=list)  # held now (Art. 7), for Art. 22(3)
+    procedure_deadlines: list[DeadlineView] = Field(default_factory=list)  # of the open renewal or change
+    rectification: RectificationOrder | None = None
+    inspected_years: list[int] = Field(default_factory=list)

@@ -132,3 +132,26 @@ async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date
     now = await env.get_current_time(handle)
     if target > now:
         await env.fast_forward(handle, target - now)
+
+
+async def permit_in_force(env: WorkflowEnvironment, client: Client, queue: str, app: Application | None = None,
+                          history_limit: int = 1500):
+    """A permit taken straight into force (as when permits granted before the system are imported):
+    its Permit workflow started directly; returns (id, handle)."""
+    import uuid
+
+    from workflows.permit import Permit
+    from workflows.permit_messages import PermitInput, PermitState
+
+    today = WorkingCalendar.local_date(datetime.now(UTC))
+    app = app or valid_application(today)
+    stream = f"IMP-{uuid.uuid4().hex[:10]}"
+    until = date(today.year + 2, today.month, today.day) - timedelta(days=1)
+    with env.with_time_skipping_disabled():
+        h = await client.start_workflow(
+            Permit.run,
+            PermitInput(application_id=stream, permit_number=f"GZBB-IMP-{stream[-4:]}", application=app,
+                        policy_version="gz-2022", journal_version=0,
+                        state=PermitState(valid_from=today, valid_until=until), history_limit=history_limit),
+            id=f"application/{stream}", task_queue=queue)
+    return stream, h
