@@ -22,6 +22,11 @@ from domain.events import EventType
 from domain.examples import CREDIT_CODE as EXAMPLE_CREDIT_CODE, example_application
 from domain.holiday_schedule import _Loader as StrictLoader  # duplicate keys refused, only true/false are booleans
 from domain.identifiers import validate_credit_code
+from workflows.permit_messages import (
+    ApplyChange, ApplyRenewal, ConfirmFiling, IssueDocument, ProposeTermination, RectificationReport,
+    RectificationVerdict, ReportDormancy, RevocationDecision, RevocationReport, TerminationDecision, TerminationReport,
+    TerminationReview,
+)
 from workflows.licensing_messages import (
     Accept, AnswerQuestion, Decide, ExtendDeadline, FalseMaterials, Message, NotifyCorrections, PauseClock,
     PreliminaryOpinion, ResumeClock, ReviewDecision, Stage, Submission, SubmitCorrections, Withdraw,
@@ -112,12 +117,29 @@ ACTS: dict[str, tuple[str, type[Message]]] = {
     "extend_deadline": ("extend_deadline", ExtendDeadline),
     "decide": ("decide", Decide),
     "withdraw": ("withdraw", Withdraw),
+    # The permit in force (workflows/permit.py), and its renewal and change procedures (Art. 13-15, 22-25).
+    "apply_renewal": ("apply_renewal", ApplyRenewal),
+    "apply_change": ("apply_change", ApplyChange),
+    "issue_permit_document": ("issue_permit_document", IssueDocument),
+    "confirm_filing": ("confirm_filing", ConfirmFiling),
+    "report_dormancy": ("report_dormancy", ReportDormancy),
+    "propose_termination": ("propose_termination", ProposeTermination),
+    "termination_review": ("termination_review", TerminationReview),
+    "termination_report": ("termination_report", TerminationReport),
+    "decide_termination": ("decide_termination", TerminationDecision),
+    "report_revocation": ("report_revocation", RevocationReport),
+    "decide_revocation": ("decide_revocation", RevocationDecision),
+    "report_rectification": ("report_rectification", RectificationReport),
+    "verify_rectification": ("verify_rectification", RectificationVerdict),
 }
+# Steps that carry an application: the current one with `overrides`, or a whole `application`.
+APPLICATION_STEPS = frozenset({"submit_corrections", "apply_renewal", "apply_change"})
 ActName = Literal[tuple(ACTS)]  # type: ignore[valid-type]
 
 # Refusal types: the workflow's (ApplicationError.type), `Closed` (the workflow has ended), and
 # `IntakeRefused` (bunker.services refuses a banned applicant before anything starts).
-RefusalType = Literal["NotAuthorised", "WrongStage", "AlreadyDecided", "Invalid", "Closed", "IntakeRefused"]
+RefusalType = Literal["NotAuthorised", "WrongStage", "AlreadyDecided", "Invalid", "Closed", "IntakeRefused",
+                      "RenewalTooLate"]
 
 
 class Refusal(_Strict):
@@ -168,10 +190,11 @@ class Act(BaseModel):
     def _fields_fit_the_message(self) -> Act:
         for by in self.actors:
             parse_by(by, District.NANSHA, "")
-        if self.step == "submit_corrections":
-            extra = set(self.fields) - {"overrides", "application"}
+        if self.step in APPLICATION_STEPS:
+            own = set(ACTS[self.step][1].model_fields) - {"actor", "application", "idempotency_key"}
+            extra = set(self.fields) - {"overrides", "application"} - own
             if extra:
-                raise ValueError(f"submit_corrections takes `overrides` or `application`, not {sorted(extra)}")
+                raise ValueError(f"{self.step} takes `overrides` or `application` and {sorted(own)}, not {sorted(extra)}")
             if "application" in self.fields:
                 Application.model_validate(self.fields["application"])
             return self
@@ -199,8 +222,11 @@ class Act(BaseModel):
         fields = self.fields
         if self.step == "joint_review":
             fields.setdefault("agency", actor.body.value)
-        if self.step == "submit_corrections":
-            fields = {"application": application}
+        if self.step == "confirm_filing":  # each body confirms its own filing (Art. 13)
+            fields.setdefault("body", actor.body.value)
+        if self.step in APPLICATION_STEPS:
+            fields = {k: v for k, v in fields.items() if k not in ("overrides", "application")}
+            fields["application"] = application
         return ACTS[self.step][1].model_validate({**fields, "actor": actor})
 
 

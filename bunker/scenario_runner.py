@@ -22,7 +22,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from bunker import services
 from bunker.scenario_expect import Check, View, evaluate
 from bunker.scenario_format import (
-    Act, Advance, Expect, Fixture, Reapply, Refusal, Scenario, apply_overrides, deadline_label, deadline_name,
+    APPLICATION_STEPS, Act, Advance, Expect, Fixture, Reapply, Refusal, Scenario, apply_overrides, deadline_label,
+    deadline_name,
     parse_by,
 )
 from bunker.scenario_harness import Harness, delaying_client, start_delay
@@ -135,7 +136,7 @@ class _Run:
             e = self.file.app.enterprise
             actor = parse_by(by, e.district, e.credit_code)
             corrected = None
-            if act.step == "submit_corrections":
+            if act.step in APPLICATION_STEPS:
                 fields = act.fields
                 corrected = (Application.model_validate(fields["application"]) if "application" in fields
                              else Application.model_validate(apply_overrides(self.file.app.model_dump(),
@@ -152,7 +153,7 @@ class _Run:
                 refusal = ("Closed", err.message)  # the workflow has ended: no validator is left to answer
             else:
                 refusal = None
-                if corrected is not None:
+                if act.step == "submit_corrections":  # renewals and changes apply only when approved
                     self.file.app = corrected
             self._judge(label, act.expect_refused, refusal, outcome.detail if refusal is None else "")
             await self._settle()
