@@ -26,11 +26,5 @@ class EventLogActivities:
     @activity.defn(name="append_events")
     async def append_events(self, req: AppendEvents) -> int:
         new = await event_store.append(self._pool, req.stream_id, req.first_version, req.events, req.snapshot)
-        structlog.get_logger().info(
-            "events appended",
-            permit_id=req.stream_id,
-            workflow_id=activity.info().workflow_id,
-            types=[e.type.value for e in req.events],
-            new=new,
-        )
+        structlog.get_logger().info("events appended", types=[e.type.value for e in req.events], new=new)
         return new

@@ -16,7 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_prefix="BUNKER_", extra="ignore")
+    # Secrets may also come as files (Docker/Kubernetes secrets): /run/secrets/DATABASE_URL and the like.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_prefix="BUNKER_", extra="ignore",
+        secrets_dir="/run/secrets" if Path("/run/secrets").is_dir() else None,
+    )
 
     temporal_address: str | None = Field(
         default=None,
@@ -43,6 +47,10 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db_pool_max: int = Field(default=10, ge=1, le=200)
+    sdk_metrics_port: int = Field(
+        default=9464, ge=0, le=65535,
+        description="the Temporal SDK's Prometheus exporter of the worker's process, on 127.0.0.1; 0 = off",
+    )
 
     @field_validator("temporal_address", "database_url", mode="before")
     @classmethod
@@ -64,6 +72,11 @@ class Settings(BaseSettings):
     @property
     def ui_url(self) -> str:
         return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        """Where the CLI reaches the gateway (`bunker agency …`)."""
+        return f"http://{self.gateway_host}:{self.gateway_port}"
 
     def workflow_url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.temporal_namespace}/workflows/{quote(workflow_id, safe='')}"
