@@ -20,13 +20,12 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from dateutil.relativedelta import relativedelta
 
-    from activities.calendar import Deadline, DeadlineRequest
     from activities.licensing import BanRequest
     from domain.application import Application, HeldDocument
-    from domain.authority import Actor, NotAuthorised, Step, authorise
+    from domain.authority import Actor, Step
     from domain.bodies import JOINT_REVIEW_PANEL, Body, District
     from domain.calendar import SHANGHAI, WorkingCalendar
-    from domain.changes import DEPARTMENTS_CONCERNED, ChangeKind
+    from domain.changes import DEPARTMENTS_CONCERNED
     from domain.eligibility import years_after
     from domain.events import EventType as E
     from domain.policy import Policy, policy
@@ -40,7 +39,9 @@ with workflow.unsafe.imports_passed_through():
         ReplaceDocument, ReportDormancy, RevocationCase, RevocationDecision, RevocationReport, SuppliesResumed,
         TerminationCase, TerminationDecision, TerminationReport, TerminationReview,
     )
-    from workflows.procedure import ACTIVITY_TIMEOUT, SYSTEM, Procedure, refuse
+    from workflows.procedure import (
+        ACTIVITY_TIMEOUT, SYSTEM, Procedure, applicant_of, authorised, compute_deadline, district_of, refuse,
+    )
     from workflows.procedure_updates import ProcedureUpdates
 
 # Customs offices by district: Huangpu Customs supervises the east (Huangpu, Zengcheng), Guangzhou
@@ -292,11 +293,7 @@ class Permit(ProcedureUpdates):
                           or info.is_continue_as_new_suggested())
 
     async def _deadline(self, label: str, start: date, workdays: int) -> DeadlineView:
-        d = await workflow.execute_activity(
-            "compute_deadline", DeadlineRequest(label=label, start=start, workdays=workdays),
-            result_type=Deadline, start_to_close_timeout=ACTIVITY_TIMEOUT, summary=label)
-        return DeadlineView(label=label, due_date=d.due_date, ends_at=d.ends_at, provisional=d.provisional,
-                            start=start, workdays=workdays)
+        return await compute_deadline(label, start, workdays)
 
     def _today(self) -> date:
         return WorkingCalendar.local_date(workflow.now())
@@ -310,11 +307,11 @@ class Permit(ProcedureUpdates):
 
     @property
     def _district(self) -> str:
-        return f"district:{self._app.enterprise.district.value}"
+        return district_of(self._app)
 
     @property
     def _applicant(self) -> str:
-        return f"enterprise:{self._app.enterprise.credit_code}"
+        return applicant_of(self._app)
 
     # ------------------------------------------------------------------ renewal and change (Art. 14, 15)
     def _open_procedure(self) -> Procedure:
@@ -325,12 +322,7 @@ class Permit(ProcedureUpdates):
         return self._proc
 
     def _check(self, actor: Actor, step: Step, **kw) -> None:
-        try:
-            authorise(actor, step, district=self._app.enterprise.district,
-                      credit_code=self._app.enterprise.credit_code, **kw)
-        except NotAuthorised as e:
-            workflow.logger.warning("refused: %s", e)
-            raise refuse("NotAuthorised", str(e)) from None
+        authorised(actor, step, self._app, **kw)
         if self._closed():
             raise refuse("AlreadyDecided", f"permit {self._number} is {self._s.status}")
 

@@ -55,6 +55,33 @@ class Withdrawn(Exception):
     pass
 
 
+async def compute_deadline(label: str, start: date, workdays: int) -> DeadlineView:
+    """A statutory period on the working-day calendar, through the activity (answer kept in history)."""
+    d = await workflow.execute_activity(
+        "compute_deadline", DeadlineRequest(label=label, start=start, workdays=workdays),
+        result_type=Deadline, start_to_close_timeout=ACTIVITY_TIMEOUT, summary=label,
+    )
+    return DeadlineView(label=label, due_date=d.due_date, ends_at=d.ends_at, provisional=d.provisional,
+                        start=start, workdays=workdays)
+
+
+def authorised(actor: Actor, step: Step, app: Application, **kw) -> None:
+    """Refuse (and log) unless `actor` is the body the measures name for `step` on this file."""
+    try:
+        authorise(actor, step, district=app.enterprise.district, credit_code=app.enterprise.credit_code, **kw)
+    except NotAuthorised as e:
+        workflow.logger.warning("refused: %s", e)
+        raise refuse("NotAuthorised", str(e)) from None
+
+
+def district_of(app: Application) -> str:
+    return f"district:{app.enterprise.district.value}"
+
+
+def applicant_of(app: Application) -> str:
+    return f"enterprise:{app.enterprise.credit_code}"
+
+
 def refuse(kind: str, message: str) -> ApplicationError:
     # The type tells the gateway which HTTP answer to give (403 / 409 / 422).
     return ApplicationError(message, type=kind, non_retryable=True)
@@ -376,12 +403,7 @@ class Procedure:
             await self.wait(done)
 
     async def deadline(self, label: str, start: date, workdays: int) -> DeadlineView:
-        d = await workflow.execute_activity(
-            "compute_deadline", DeadlineRequest(label=label, start=start, workdays=workdays),
-            result_type=Deadline, start_to_close_timeout=ACTIVITY_TIMEOUT, summary=label,
-        )
-        return DeadlineView(label=label, due_date=d.due_date, ends_at=d.ends_at, provisional=d.provisional,
-                            start=start, workdays=workdays)
+        return await compute_deadline(label, start, workdays)
 
     async def _assess(self, app: Application, on: date) -> Assessment:
         return await workflow.execute_activity(
@@ -403,11 +425,11 @@ class Procedure:
 
     @property
     def district(self) -> str:
-        return f"district:{self.app.enterprise.district.value}"
+        return district_of(self.app)
 
     @property
     def applicant(self) -> str:
-        return f"enterprise:{self.app.enterprise.credit_code}"
+        return applicant_of(self.app)
 
     # ------------------------------------------------------------------ the bodies act (validators, then handlers)
     async def received(self) -> None:
@@ -415,12 +437,7 @@ class Procedure:
         await workflow.wait_condition(lambda: self._is_received)
 
     def check(self, actor: Actor, step: Step, *stages: Stage, agency: Body | None = None) -> None:
-        try:
-            authorise(actor, step, district=self.app.enterprise.district,
-                      credit_code=self.app.enterprise.credit_code, agency=agency)
-        except NotAuthorised as e:
-            workflow.logger.warning("refused: %s", e)
-            raise refuse("NotAuthorised", str(e)) from None
+        authorised(actor, step, self.app, agency=agency)
         if agency is not None and agency not in self.panel:
             raise refuse("NotAuthorised", f"{agency.value} is not on the review panel of this {self.kind.value}")
         if self.stage in CLOSED_STAGES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from tests.integration.gateway_helpers import (  # noqa: F401 - fixtures
     OWN_DISTRICT, PANEL, application_json, event_types, gateway, tokens,

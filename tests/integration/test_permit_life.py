@@ -12,7 +12,7 @@ from bunker import services
 from domain.application import DocumentKind
 from domain.authority import Actor
 from domain.bodies import JOINT_REVIEW_PANEL, Body
-from domain.calendar import SHANGHAI, WorkingCalendar
+from domain.calendar import WorkingCalendar
 from domain.changes import DEPARTMENTS_CONCERNED, ChangeKind
 from domain.ledger import Movement
 from store import ledger
