@@ -29,7 +29,11 @@ def configure(fmt: str = "auto", level: str = "info") -> None:
     renderer = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if json_output
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Tracebacks without frame locals: an ASGI frame's locals hold the caller's Authorization header.
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
+        )
     )
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer]
