@@ -55,7 +55,7 @@ class CampaignProgress(BaseModel):
 
 
 class CampaignInput(BaseModel):
-    year: int | None = None  # None: the year the campaign starts in (how the schedule starts it)
+    year: int | None = Field(default=None, ge=2022, le=2100)  # None: the year it starts in (how the schedule starts it)
     wait_for_first_working_day: bool = False  # the schedule fires on the 1st; the campaign starts on a working day
     inspector: str = "市商务局年度监督检查组 / Commerce Bureau annual inspection team"
     page_size: int = Field(default=200, ge=1, le=1000)

@@ -79,7 +79,8 @@ class PermitApplication(ProcedureUpdates):
             return E.REFUSED, notice("refused", reasons=msg.reasons)
         decided_on = self._proc.today()
         self._permit_number = await workflow.execute_activity(
-            "next_permit_number", decided_on.year, result_type=str, start_to_close_timeout=ACTIVITY_TIMEOUT)
+            "next_permit_number", decided_on.year, result_type=str, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            summary="Art. 11 permit number")
         until = years_after(decided_on, self._policy.validity_years) - timedelta(days=1)
         self._valid = (decided_on, until)
         return E.APPROVED, dict(permit_number=self._permit_number, valid_from=decided_on, valid_until=until,

@@ -86,6 +86,7 @@ class Permit(ProcedureUpdates):
     # ------------------------------------------------------------------ the life of the permit
     @workflow.run
     async def run(self, inp: PermitInput) -> PermitStatus:
+        workflow.set_current_details(self._details())  # a continued run shows its state from the start
         if self._entering:
             await self._enter_into_force()
         watches = [
@@ -125,7 +126,8 @@ class Permit(ProcedureUpdates):
     async def _issue_document(self) -> None:
         """ALL 44: the permit document within 10 working days of the decision."""
         while not self._s.document_issued:
-            if not await self._until(lambda: self._s.document_deadline.ends_at, lambda: self._s.document_issued):
+            if not await self._until(lambda: self._s.document_deadline.ends_at, lambda: self._s.document_issued,
+                                     "ALL 44 permit document deadline"):
                 return
             if self._s.document_issued or self._s.document_deadline.state == "overdue":
                 return
@@ -137,7 +139,7 @@ class Permit(ProcedureUpdates):
         """Art. 13: remind the enterprise until every body has confirmed its filing."""
         while not all(self._s.filings.values()):
             due = await self._deadline("Art. 13 filing reminder", self._today(), self._policy.filing_reminder_workdays)
-            if not await self._until(due.ends_at, lambda: all(self._s.filings.values())):
+            if not await self._until(due.ends_at, lambda: all(self._s.filings.values()), "Art. 13 filing reminder"):
                 return
             if all(self._s.filings.values()):
                 return
@@ -152,7 +154,7 @@ class Permit(ProcedureUpdates):
             for days in self._policy.renewal_reminder_days:
                 if days in self._s.expiry_reminders_sent or self._renewal_under_way():
                     continue
-                if not await self._until(_start_of(until - timedelta(days=days))):
+                if not await self._until(_start_of(until - timedelta(days=days)), summary=f"Art. 14 reminder, {days} days before expiry"):
                     return
                 if self._renewal_under_way():
                     continue
@@ -160,7 +162,7 @@ class Permit(ProcedureUpdates):
                 await self._journal.record(
                     E.EXPIRY_REMINDER, SYSTEM, to=self._applicant, valid_until=until, days_before=days,
                     renewal_last_day=until - timedelta(days=self._policy.renewal_min_days_before_expiry))
-            if not await self._until(WorkingCalendar.deadline_end(until)):
+            if not await self._until(WorkingCalendar.deadline_end(until), summary="Art. 14 expiry"):
                 return
             # A renewal still under review is deemed granted at this very moment (ALL 50): let it finish.
             await workflow.wait_condition(lambda: self._proc is None or self._proc.closed()
@@ -188,7 +190,7 @@ class Permit(ProcedureUpdates):
                 continue
             at, action, doc = upcoming[0]
             epoch = self._epoch
-            if not await self._until(at, lambda: self._epoch != epoch):
+            if not await self._until(at, lambda: self._epoch != epoch, f"Art. 7 {doc.kind.value} {action}"):
                 return
             if self._epoch != epoch or doc not in self._app.documents:  # replaced meanwhile: look again
                 continue
@@ -229,7 +231,7 @@ class Permit(ProcedureUpdates):
                 "last_supply_at", self._id, result_type=datetime | None, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 summary="Art. 23 last supply to a vessel")
             since = max(filter(None, [last, _start_of(self._s.valid_from)]))
-            if not await self._until(since + months, lambda: self._s.dormant):
+            if not await self._until(since + months, lambda: self._s.dormant, "Art. 23 six months without a supply"):
                 return
             if self._s.dormant:
                 continue
@@ -249,7 +251,8 @@ class Permit(ProcedureUpdates):
             await workflow.wait_condition(lambda: self._closed() or self._s.rectification is not None)
             open_ = lambda: self._s.rectification is not None  # noqa: E731
             if self._closed() or not await self._until(
-                    lambda: self._s.rectification.deadline.ends_at if open_() else workflow.now(), lambda: not open_()):
+                    lambda: self._s.rectification.deadline.ends_at if open_() else workflow.now(), lambda: not open_(),
+                    "Art. 22 rectification time limit"):
                 return
             order = self._s.rectification
             if order is None:
@@ -270,7 +273,8 @@ class Permit(ProcedureUpdates):
             await workflow.wait_condition(lambda: self._closed() or self._s.rectification is not order)
 
     # ------------------------------------------------------------------ waiting
-    async def _until(self, at: datetime | Callable[[], datetime], done: Callable[[], bool] = lambda: False) -> bool:
+    async def _until(self, at: datetime | Callable[[], datetime], done: Callable[[], bool] = lambda: False,
+                     summary: str | None = None) -> bool:
         """Sleep until `at` or `done`; a callable `at` is read again when deadlines move (the timer is
         re-armed). False if the permit closed meanwhile."""
         when = at if callable(at) else (lambda: at)
@@ -281,7 +285,7 @@ class Permit(ProcedureUpdates):
             epoch = self._epoch
             try:
                 await workflow.wait_condition(lambda: self._closed() or done() or self._epoch != epoch,
-                                              timeout=remaining)
+                                              timeout=remaining, timeout_summary=summary)
             except asyncio.TimeoutError:
                 return True
         return not self._closed()
@@ -534,6 +538,8 @@ class Permit(ProcedureUpdates):
         self._check(msg.actor, Step.REPORT_RECTIFICATION)
         if self._s.rectification is None:
             raise refuse("WrongStage", "no rectification order is open (Art. 22)")
+        if self._s.rectification.reported is not None:
+            raise refuse("AlreadyDecided", f"rectification already reported: {self._s.rectification.reported}")
 
     @workflow.update
     async def verify_rectification(self, msg: RectificationVerdict) -> Outcome:
@@ -647,7 +653,7 @@ class Permit(ProcedureUpdates):
             "register_ban", BanRequest(credit_code=self._app.enterprise.credit_code, stream_id=self._id,
                                        article="24" if years == 1 else "ALL 79", reason=case.basis,
                                        starts_on=self._today(), years=years),
-            result_type=date, start_to_close_timeout=ACTIVITY_TIMEOUT)
+            result_type=date, start_to_close_timeout=ACTIVITY_TIMEOUT, summary="Art. 24 ban registry")
         await self._journal.record(E.APPLICANT_BANNED, SYSTEM, ban_ends_on=ends_on, years=years)
         return self._outcome(f"revoked; no new application before {ends_on}")
 
@@ -713,6 +719,8 @@ class Permit(ProcedureUpdates):
             candidates.append(self._proc.next_deadline())
         if self._s.document_deadline and not self._s.document_issued:
             candidates.append(self._s.document_deadline)
+        if self._s.rectification:
+            candidates.append(self._s.rectification.deadline)
         expiry = DeadlineView(label="Art. 14 expiry", due_date=self._s.valid_until,
                               ends_at=WorkingCalendar.deadline_end(self._s.valid_until), provisional=False)
         candidates.append(expiry)

@@ -233,7 +233,7 @@ class Procedure:
                 credit_code=self.app.enterprise.credit_code, stream_id=self.case_id, article="24",
                 reason=act.reason, starts_on=self.today(), years=self.policy.false_materials_ban_years,
             ),
-            result_type=date, start_to_close_timeout=ACTIVITY_TIMEOUT,
+            result_type=date, start_to_close_timeout=ACTIVITY_TIMEOUT, summary="Art. 24 ban registry",
         )
         await self.journal.record(
             E.APPLICANT_BANNED, SYSTEM, ban_ends_on=ends_on, **notice("banned", ends_on=ends_on, reason=act.reason)
@@ -598,7 +598,7 @@ class Procedure:
         paused_on, today = self._paused_on, self.today()
         days = await workflow.execute_activity(
             "count_workdays", WorkdaysRequest(start=paused_on, end=today), result_type=int,
-            start_to_close_timeout=ACTIVITY_TIMEOUT)
+            start_to_close_timeout=ACTIVITY_TIMEOUT, summary="ALL 45 working days paused")
         old = self.deadlines["decision"]
         self.deadlines["decision"] = await self.deadline(old.label, old.due_date, days)
         self._paused, self._paused_on, self._clock_moved = None, None, True
