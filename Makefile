@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test unit clean-data
+.PHONY: dev test unit clean-data chaos bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,3 +23,12 @@ unit: $(STAMP)
 
 clean-data:
 	rm -rf .data
+
+# Faults survived, nothing lost: worker killed, Temporal restarted, PostgreSQL down 30 s, gateway
+# restarted, each while lifecycles run (tests/chaos, not collected by `make test`; about 8-11 minutes).
+chaos: $(STAMP)
+	$(BIN)/python -m pytest tests/chaos -p no:cacheprovider
+
+# Benchmarks against references measured in the same run; writes bench/results.md (see bench/__main__.py).
+bench: $(STAMP)
+	$(BIN)/python -m bench

@@ -50,8 +50,10 @@ def dev_principals() -> list[DevPrincipal]:
 
 
 async def bootstrap(settings: Settings, client: Client, pool: asyncpg.Pool) -> None:
-    """Nothing yet beyond migrations (done on connect); later: the inspection schedule."""
-    return None
+    """Migrations are done on connect; here: the yearly Art. 22 inspection schedule."""
+    from bunker.inspections import ensure_inspection_schedule
+
+    await ensure_inspection_schedule(client, settings.temporal_task_queue)
 
 
 async def dev_bootstrap(settings: Settings, client: Client, pool: asyncpg.Pool) -> Path:

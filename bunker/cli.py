@@ -17,8 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from bunker import logs
+from bunker.cli_agency import agency_app
+from bunker.cli_permits import permit_app, permits_app
 from bunker.cli_principals import principals_app
 from bunker.cli_scenario import scenario_app
+from bunker.cli_supervision import complaints_app, inspections_app, oversight_app, violations_app
 from bunker.runtime import StartupError, connect_postgres, connect_temporal
 from bunker.settings import Settings
 
@@ -36,6 +39,13 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(application_app, name="application")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(principals_app, name="principals")
+app.add_typer(inspections_app, name="inspections")
+app.add_typer(oversight_app, name="oversight")
+app.add_typer(violations_app, name="violations")
+app.add_typer(complaints_app, name="complaints")
+app.add_typer(permits_app, name="permits")
+app.add_typer(permit_app, name="permit")
+app.add_typer(agency_app, name="agency")
 
 out = Console()
 err = Console(stderr=True)
@@ -158,13 +168,37 @@ def holidays_load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
         err.print(f"error: {file}: {e}")
         raise typer.Exit(2) from None
 
-    async def go() -> None:
-        async with database(settings()) as pool:
-            await save_schedule(pool, schedule, by)
+    s = settings()
 
-    run(go())
+    async def go() -> int | None:
+        async with database(s) as pool:
+            await save_schedule(pool, schedule, by)
+            return await _recompute_provisional(s, pool)
+
+    told = run(go())
     out.print(f"loaded the official {schedule.year} schedule: {len(schedule.holidays)} days off, "
               f"{len(schedule.workdays)} make-up working days ({schedule.source})")
+    if told is None:
+        err.print(f"Temporal is not reachable at {s.temporal_target}: open files were not told to recompute their "
+                  "provisional deadlines; load the schedule again when it is")
+    else:
+        out.print(f"told {told} open file(s) with a provisional deadline to recompute it (ALL 82)")
+
+
+async def _recompute_provisional(s: Settings, pool: Any) -> int | None:
+    """Tell every open file with a provisional deadline to recompute it; None if Temporal is unreachable."""
+    from rich.progress import Progress
+
+    from bunker import services
+
+    try:
+        client = await connect_temporal(s.temporal_target, s.temporal_namespace, wait_s=3)
+    except StartupError:
+        return None
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("telling open files", total=None)
+        return await services.recompute_provisional_deadlines(
+            client, pool, progress=lambda done, total: progress.update(task, completed=done, total=total))
 
 
 @holidays_app.command("export")

@@ -19,6 +19,7 @@ import uvicorn
 from bunker.binaries import temporal_binary
 from bunker.runtime import StartupError, connect_postgres, connect_temporal, ensure_port_free
 from bunker.settings import Settings
+from bunker.temporal import sdk_runtime
 from gateway.app import Resources, create_app
 from store.db import start_embedded
 from workers.worker import build_worker
@@ -64,6 +65,8 @@ async def run(settings: Settings) -> None:
         ensure_port_free("127.0.0.1", settings.temporal_port, "Temporal")
         ensure_port_free("127.0.0.1", settings.temporal_ui_port, "the Temporal Web UI")
     ensure_port_free(settings.gateway_host, settings.gateway_port, "the gateway")
+    if settings.sdk_metrics_port:
+        ensure_port_free("127.0.0.1", settings.sdk_metrics_port, "the Temporal SDK metrics (BUNKER_SDK_METRICS_PORT)")
     try:
         if settings.embedded_temporal:
             temporal_proc = start_temporal(settings)
@@ -71,7 +74,9 @@ async def run(settings: Settings) -> None:
             pg_server, dsn = await asyncio.to_thread(start_embedded, settings.data_dir)
         else:
             dsn = settings.database_url
-        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace, wait_s=30)
+        # This process runs the worker: its SDK metrics are exported, and appended to the gateway's /metrics.
+        client = await connect_temporal(settings.temporal_target, settings.temporal_namespace, wait_s=30,
+                                        runtime=sdk_runtime(settings.sdk_metrics_port))
         pool = await connect_postgres(dsn, settings.db_pool_max)
         await _serve(settings, client, pool)
     finally:
@@ -119,7 +124,7 @@ def _ready_block(settings: Settings, tokens: Path) -> None:
         f"Temporal        {settings.temporal_target}  (namespace {settings.temporal_namespace})",
         f"Temporal Web UI {settings.ui_url}",
         f"PostgreSQL      {'embedded, data in ' + str(settings.data_dir / 'postgres') if settings.embedded_postgres else 'DATABASE_URL'}",
-        f"Gateway         {gw}   health {gw}/healthz   API docs {gw}/docs",
+        f"Gateway         {gw}   health {gw}/healthz   API docs {gw}/docs   metrics {gw}/metrics",
         f"Task queue      {settings.temporal_task_queue}",
         f"Dev tokens      {tokens}  (Authorization: Bearer <token>)",
         "",

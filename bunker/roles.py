@@ -10,6 +10,7 @@ import uvicorn
 
 from bunker.runtime import StartupError, connect_postgres, connect_temporal, ensure_port_free
 from bunker.settings import Settings
+from bunker.temporal import sdk_runtime
 from gateway.app import Resources, create_app
 from workers.worker import build_worker
 
@@ -23,13 +24,16 @@ def _require_servers(s: Settings) -> None:
 
 async def run_worker(s: Settings) -> None:
     _require_servers(s)
-    client = await connect_temporal(s.temporal_target, s.temporal_namespace)
+    if s.sdk_metrics_port:
+        ensure_port_free("127.0.0.1", s.sdk_metrics_port, "the Temporal SDK metrics (BUNKER_SDK_METRICS_PORT)")
+    client = await connect_temporal(s.temporal_target, s.temporal_namespace, runtime=sdk_runtime(s.sdk_metrics_port))
     pool = await connect_postgres(s.database_url, s.db_pool_max)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with build_worker(client, pool, s.temporal_task_queue):
-        log.info("worker running", task_queue=s.temporal_task_queue, temporal=s.temporal_target)
+        log.info("worker running", task_queue=s.temporal_task_queue, temporal=s.temporal_target,
+                 sdk_metrics=f"127.0.0.1:{s.sdk_metrics_port}" if s.sdk_metrics_port else "off")
         await stop.wait()
     await pool.close()
 

@@ -9,6 +9,7 @@ import time
 import asyncpg
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from bunker.temporal import connect
 from store.db import create_pool
@@ -30,11 +31,11 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
             raise StartupError(f"port {host}:{port} for {what} is already in use (another `bunker dev`?)") from None
 
 
-async def connect_temporal(target: str, namespace: str, wait_s: float = 15) -> Client:
+async def connect_temporal(target: str, namespace: str, wait_s: float = 15, runtime: Runtime | None = None) -> Client:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return await connect(target, namespace)
+            return await connect(target, namespace, runtime)
         except Exception as e:
             if time.monotonic() > deadline:
                 raise StartupError(f"cannot reach Temporal at {target} (namespace {namespace}): {e}") from None

@@ -6,14 +6,15 @@ answered here with the ban's end date, and nothing is started for them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
 import structlog
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.application import Application
 from domain.calendar import WorkingCalendar
@@ -21,6 +22,7 @@ from domain.policy import policy_in_force
 from domain.ledger import Movement
 from store import bans, ledger
 from workflows.permit_messages import SuppliesResumed
+from workflows import search_attributes as sa
 from workflows.licensing import PermitApplication
 from workflows.licensing_messages import LicensingInput
 
@@ -69,6 +71,13 @@ async def submit_application(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         static_summary=f"{app.enterprise.name} · bonded bunkering application {application_id}",
         static_details=f"district {app.enterprise.district.value} · credit code {app.enterprise.credit_code} · policy {pol.version}",
+        # Filterable in the Web UI from the first moment, before the first event is recorded.
+        search_attributes=TypedSearchAttributes([
+            SearchAttributePair(sa.STATUS, "received"), SearchAttributePair(sa.STAGE, "completeness"),
+            SearchAttributePair(sa.DISTRICT, app.enterprise.district.value),
+            SearchAttributePair(sa.ENTERPRISE, app.enterprise.name),
+            SearchAttributePair(sa.CREDIT_CODE, app.enterprise.credit_code),
+        ]),
     )
     log.info("application received", permit_id=application_id, workflow_id=workflow_id)
     return Started(application_id, workflow_id)
@@ -88,18 +97,29 @@ async def report_ledger(
     return result
 
 
-async def recompute_provisional_deadlines(client: Client, pool: asyncpg.Pool) -> int:
+async def recompute_provisional_deadlines(client: Client, pool: asyncpg.Pool,
+                                          progress: Callable[[int, int], None] | None = None) -> int:
     """After an official holiday schedule is loaded: every open file with a provisional deadline
-    recomputes it (ALL 82). Returns how many files were told."""
+    recomputes it (ALL 82). Returns how many files were told; `progress(done, total)` follows along."""
     rows = await pool.fetch(
         """SELECT DISTINCT p.workflow_id FROM permits p
            WHERE p.status NOT IN ('terminated', 'revoked', 'refused', 'withdrawn', 'not_accepted')
              AND p.workflow_id IS NOT NULL
              AND (p.next_deadline_provisional OR EXISTS (
                  SELECT 1 FROM tasks t WHERE t.stream_id = p.stream_id AND t.provisional))""")
-    for r in rows:
-        await client.get_workflow_handle(r["workflow_id"]).signal("recompute_deadlines")
-    return len(rows)
+    told = 0
+    for done, r in enumerate(rows, 1):
+        try:
+            await client.get_workflow_handle(r["workflow_id"]).signal("recompute_deadlines")
+            told += 1
+        except RPCError as e:
+            if e.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            # Its workflow has closed without its read model saying so (terminated by hand): nothing to tell.
+            log.warning("file not told: its workflow is closed", workflow_id=r["workflow_id"])
+        if progress is not None:
+            progress(done, len(rows))
+    return told
 
 
 def application_handle(client: Client, application_id: str) -> WorkflowHandle:

@@ -27,6 +27,8 @@ from store.principals import Principal
 
 
 ApplicationId = Annotated[str, Path(description="e.g. BB-2026-000001", max_length=40)]
+PermitId = Annotated[str, Path(description="the file's case number, which the permit keeps: e.g. BB-2026-000001",
+                               max_length=40)]
 
 
 def not_found(application_id: str) -> ApiError:
@@ -67,4 +69,29 @@ def acting_on(step: Step) -> Any:
     before the body and the Idempotency-Key are read, so a wrong caller learns nothing more than 403."""
     async def dependency(request: Request, who: Caller, application_id: ApplicationId) -> asyncpg.Record:
         return await acting(request, who, application_id, step)
+    return Annotated[asyncpg.Record, Depends(dependency)]
+
+
+# ---------------------------------------------------------------- the permit in force
+def is_permit(row: asyncpg.Record) -> bool:
+    return row["kind"] == "permit"
+
+
+def not_a_permit(row: asyncpg.Record) -> ApiError:
+    return ApiError(409, "wrong_stage", f"{row['stream_id']} is not a permit in force (it is {row['status']}): "
+                    f"see /applications/{row['stream_id']}")
+
+
+async def acting_on_permit_file(request: Request, who: Principal, permit_id: str, step: Step) -> asyncpg.Record:
+    """The permit's row, if `who` may take `step` on it; 409 if the file is still an application."""
+    row = await acting(request, who, permit_id, step)
+    if not is_permit(row):
+        raise not_a_permit(row)
+    return row
+
+
+def acting_on_permit(step: Step) -> Any:
+    """`acting_on` for the routes under /permits/{permit_id}."""
+    async def dependency(request: Request, who: Caller, permit_id: PermitId) -> asyncpg.Record:
+        return await acting_on_permit_file(request, who, permit_id, step)
     return Annotated[asyncpg.Record, Depends(dependency)]

@@ -1,115 +1,67 @@
 """The agencies' systems: their inbox of open steps, and the decision that completes each step.
 
-A task id is `<application>/<kind>` or, for a panel agency's review, `<application>/joint_review/<agency>`.
-A decision is a Temporal update on `application/<application>`; the `Idempotency-Key` header is required
+A task id is `<application>/<kind>` or, for a panel agency's review or a filing body's confirmation,
+`<application>/joint_review/<agency>`, `<application>/confirm_filing/<body>`; what each kind takes is in
+gateway/task_kinds.py. A decision is a Temporal update on `application/<application>` (a permit keeps
+that workflow id); the `Idempotency-Key` header is required
 and makes a retried POST apply once and answer the same (gateway/idempotency.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Body as BodyParam, Depends, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from domain.authority import Step
-from domain.bodies import JOINT_REVIEW_PANEL, Body
+from domain.bodies import Body
 from gateway import access, deps
 from gateway.access import ApplicationId
 from gateway.auth import Caller, require_kind
 from gateway.errors import ERROR_RESPONSES, ApiError, invalid
 from gateway.idempotency import RequiredKey
+from gateway.task_kinds import ACTIONS, BODIES, EXAMPLES, PER_BODY, PERMIT_KINDS, PRECHECK
 from gateway.updates import message, request_model, take_step
 from gateway.views import StepAnswer, TaskView
 from workflows.licensing import PermitApplication
-from workflows.licensing_messages import (
-    Accept, Decide, ExtendDeadline, FalseMaterials, Message, NotifyCorrections, PauseClock, PreliminaryOpinion,
-    ResumeClock, ReviewDecision, Submission,
-)
+from workflows.licensing_messages import ExtendDeadline, PauseClock, ResumeClock
 
 router = APIRouter(tags=["agencies"])
-
-
-# ---------------------------------------------------------------- what each kind of task takes
-@dataclass(frozen=True)
-class Action:
-    step: Step
-    update: Callable[..., Any]
-    message: type[Message]
-
-
-_ACTIONS: dict[str, Action] = {
-    "accept": Action(Step.ACCEPT, PermitApplication.accept, Accept),
-    "notify_corrections": Action(Step.NOTIFY_CORRECTIONS, PermitApplication.notify_corrections, NotifyCorrections),
-    "false_materials": Action(Step.FIND_FALSE_MATERIALS, PermitApplication.find_false_materials, FalseMaterials),
-    "preliminary_review": Action(Step.PRELIMINARY_REVIEW, PermitApplication.preliminary_review, PreliminaryOpinion),
-    "joint_review": Action(Step.JOINT_REVIEW, PermitApplication.joint_review, ReviewDecision),
-    "submit_to_government": Action(Step.SUBMIT_TO_GOVERNMENT, PermitApplication.submit_to_government, Submission),
-    "decide": Action(Step.DECIDE, PermitApplication.decide, Decide),
-}
-
-# Art. 9: the district's completeness decision is one of three acts, named by `action`.
-CompletenessDecision = Annotated[
-    request_model(Accept, "AcceptDecision", action=(Literal["accept"], ...))
-    | request_model(NotifyCorrections, "NotifyCorrectionsDecision", action=(Literal["notify_corrections"], ...))
-    | request_model(FalseMaterials, "FalseMaterialsDecision", action=(Literal["false_materials"], ...)),
-    Field(discriminator="action"),
-]
-_BODIES: dict[str, TypeAdapter] = {
-    "completeness": TypeAdapter(CompletenessDecision),
-    "preliminary_review": TypeAdapter(request_model(PreliminaryOpinion, "PreliminaryReviewDecision")),
-    "joint_review": TypeAdapter(request_model(ReviewDecision, "JointReviewDecision", exclude=("agency",))),
-    "submit_to_government": TypeAdapter(request_model(Submission, "SubmissionDecision")),
-    "decide": TypeAdapter(request_model(Decide, "GovernmentDecision")),
-}
-# Checked before the body is read: every completeness act is the district's (Art. 9, 24).
-_PRECHECK = {"completeness": Step.ACCEPT} | {k: _ACTIONS[k].step for k in _BODIES if k != "completeness"}
-
-_EXAMPLES = {
-    "accept": {"summary": "completeness: accept (Art. 9)", "value": {"action": "accept"}},
-    "notify_corrections": {"summary": "completeness: one notice of all corrections (Art. 9)",
-                           "value": {"action": "notify_corrections", "items": []}},
-    "false_materials": {"summary": "completeness: false materials (Art. 24)",
-                        "value": {"action": "false_materials", "reason": "伪造油罐租赁合同 / forged tank lease"}},
-    "preliminary_review": {"summary": "preliminary review (Art. 9)",
-                           "value": {"favourable": True, "opinion": "符合条件 / meets the conditions"}},
-    "joint_review": {"summary": "joint review (Art. 10): approve, object or question",
-                     "value": {"decision": "approve", "reasons": ""}},
-    "submit_to_government": {"summary": "commerce submits (Art. 10)",
-                             "value": {"recommendation": "approve", "consolidated_opinion": "各部门均同意"}},
-    "decide": {"summary": "the government decides (Art. 11)", "value": {"approve": True, "reasons": ""}},
-}
 
 
 @dataclass(frozen=True)
 class Task:
     application_id: str
     kind: str
-    agency: Body | None
+    agency: Body | None  # the body a per-body task names (`joint_review/customs_gz`, `confirm_filing/msa`)
     row: asyncpg.Record
 
 
 def _parse(task_id: str) -> tuple[str, str, Body | None]:
-    unknown = ApiError(404, "not_found", f"no task {task_id} takes a decision here (kinds: {', '.join(_BODIES)})")
+    unknown = ApiError(404, "not_found", f"no task {task_id} takes a decision here (kinds: {', '.join(BODIES)})")
     application_id, _, rest = task_id.partition("/")
     kind, _, agency = rest.partition("/")
-    if kind not in _BODIES or bool(agency) != (kind == "joint_review"):
+    per_body = PER_BODY.get(kind)
+    if kind not in BODIES or bool(agency) != (per_body is not None):
         raise unknown
-    if kind != "joint_review":
+    if per_body is None:
         return application_id, kind, None
-    panel = {b.value: b for b in JOINT_REVIEW_PANEL}
-    if agency not in panel:
+    named = {b.value: b for b in per_body.bodies}
+    if agency not in named:
         raise unknown
-    return application_id, kind, panel[agency]
+    return application_id, kind, named[agency]
 
 
 async def _task(request: Request, who: Caller,
                 task_id: Annotated[str, Path(description="e.g. BB-2026-000001/joint_review/customs_gz")]) -> Task:
     application_id, kind, agency = _parse(task_id)
-    row = await access.acting(request, who, application_id, _PRECHECK[kind], agency)
+    row = await access.acting(request, who, application_id, PRECHECK[kind], agency)
+    if kind in PERMIT_KINDS and not access.is_permit(row):
+        raise access.not_a_permit(row)
     return Task(application_id, kind, agency, row)
 
 
@@ -135,7 +87,7 @@ async def inbox(request: Request, who: Caller, kind: str | None = None) -> Inbox
 
 @router.post("/tasks/{task_id:path}/decision", response_model=StepAnswer, responses=ERROR_RESPONSES)
 async def decide_task(request: Request, who: Caller, task: Annotated[Task, Depends(_task)], key: RequiredKey,
-                      body: Annotated[dict[str, Any], BodyParam(openapi_examples=_EXAMPLES)]) -> JSONResponse:
+                      body: Annotated[dict[str, Any], BodyParam(openapi_examples=EXAMPLES)]) -> JSONResponse:
     """Complete a step. The body depends on the task's kind:
 
     - `completeness` (district): `{"action": "accept"}` · `{"action": "notify_corrections", "items": [finding…]}`
@@ -145,13 +97,27 @@ async def decide_task(request: Request, who: Caller, task: Annotated[Task, Depen
       (an objection needs reasons; a question goes to the applicant, whose answer reopens the review)
     - `submit_to_government` (commerce): `{"recommendation": "approve" | "refuse", "consolidated_opinion": "…"}`
     - `decide` (municipal_gov): `{"approve": true | false, "reasons": "…"}` (a refusal needs reasons)
+
+    A renewal (Art. 14) or change (Art. 15) of a permit runs these same steps again, with the same task ids.
+    The permit in force (gateway/task_kinds.py):
+
+    - `issue_permit_document` (commerce, ALL 44): `{"document_no": "…"}`
+    - `confirm_filing/<body>` (that body: market, customs_gz, customs_hp, msa, border; Art. 13): `{"reference": "…"}`
+    - `report_dormancy` (the district, Art. 23): `{"remarks": "…"}`
+    - `termination_review` (the district), `termination_report` (commerce), `decide_termination` (municipal_gov),
+      Art. 25: `{"agree": bool, "opinion": "…"}` · `{"recommend": bool, "report": "…"}` ·
+      `{"terminate": bool, "reasons": "…"}`
+    - `decide_revocation` (municipal_gov, Art. 24): `{"revoke": bool, "reasons": "…"}`
+    - `verify_rectification` (commerce, Art. 22): `{"rectified": bool, "remarks": "…"}`
     """
     try:
-        parsed = _BODIES[task.kind].validate_python(body)
+        parsed = BODIES[task.kind].validate_python(body)
     except ValidationError as e:
         raise invalid(e) from None
-    action = _ACTIONS[getattr(parsed, "action", task.kind)]
-    fields = {k: v for k, v in parsed if k != "action"} | ({"agency": task.agency} if task.agency else {})
+    action = ACTIONS[getattr(parsed, "action", task.kind)]
+    fields = {k: v for k, v in parsed if k != "action"}
+    if task.agency is not None:
+        fields[PER_BODY[task.kind].field] = task.agency
     access.check(request, who, task.row, action.step, task.agency)
     msg = message(action.message, fields, who, key)
     return await take_step(request, who, task.row, action.update, msg, key)

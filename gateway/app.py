@@ -2,7 +2,10 @@
 
 - `applications`: the enterprise applies, corrects, answers, withdraws; the file and its timeline
 - `agencies`: the inbox of each body and the decision that completes a step; the decision clock
-- `permits`: the register, for operators and the bodies
+- `permits`: the register, for operators and the bodies; one permit with its live state
+- `in_force`: the permit in force (renewal, change, documents, rectification; termination, revocation)
+- `ledger`: the enterprise's Art. 17 ledger (batches in, stock and the annual summary out)
+- `metrics`: Prometheus text at /metrics (the gateway's requests, the Temporal SDK's worker metrics)
 - `auth` (bearer tokens → principals), `access` (who sees and does what), `idempotency`, `errors`, `limits`
 """
 
@@ -16,7 +19,8 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from bunker.settings import Settings
-from gateway import agencies, applications, errors, health, permits
+from gateway import agencies, applications, errors, health, in_force, ledger, metrics, permits
+from gateway import supervision
 from gateway.limits import MAX_BODY_BYTES, BodySizeLimit
 
 
@@ -39,8 +43,10 @@ def create_app(resources: Resources, *, max_body_bytes: int = MAX_BODY_BYTES) ->
     app.state.resources = resources
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    for module in (applications, agencies, permits):
+    metrics.install(app)  # outermost: it sees every answer, a 413 too
+    for module in (applications, agencies, permits, in_force, ledger, metrics):
         app.include_router(module.router)
+    app.include_router(supervision.router)  # complaints, violations, interviews, oversight (Art. 19-22, 26)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

@@ -107,12 +107,12 @@ async def show(request: Request, who: Caller, application_id: ApplicationId) -> 
     row = await access.readable(request, who, application_id)
     tasks = await deps.pool(request).fetch(
         "SELECT * FROM tasks WHERE stream_id = $1 ORDER BY ends_at NULLS LAST, task_id", application_id)
-    live, live_error = await _live(request, application_id)
+    live, live_error = await live_status(request, application_id)
     view = FileView.of(row, deps.settings(request))
     return ApplicationView(**view.model_dump(), tasks=[TaskView.of(t) for t in tasks], live=live, live_error=live_error)
 
 
-async def _live(request: Request, application_id: str) -> tuple[dict[str, Any] | None, str | None]:
+async def live_status(request: Request, application_id: str) -> tuple[dict[str, Any] | None, str | None]:
     """The workflow's own `status` query, if Temporal answers quickly; the read model stands in otherwise.
     Asked by name: an approved application continues as the permit's workflow, which answers its own."""
     try:

@@ -39,6 +39,8 @@ _REFUSALS = {
     "AlreadyDecided": (409, "already_decided"),
     "WrongStage": (409, "wrong_stage"),
     "Invalid": (422, "invalid"),
+    # Art. 14: the request is on file (recorded), but came less than 30 days before expiry.
+    "RenewalTooLate": (409, "renewal_too_late"),
 }
 
 
@@ -92,7 +94,7 @@ async def take_step(request: Request, who: Principal, row: asyncpg.Record, updat
         if e.status is not RPCStatusCode.NOT_FOUND:
             raise
         # The file's workflow has closed (its read model still says how), so no step is open any more.
-        raise ApiError(409, "already_decided", f"the application is closed: {row['status']}") from None
+        raise ApiError(409, "already_decided", f"the file is closed: {row['status']}") from None
     log.info("step taken", permit_id=application_id, step=update.__name__, principal=who.code, detail=outcome.detail)
     answer = StepAnswer.of(application_id, outcome, deps.settings(request)).model_dump(mode="json")
     # Temporal answers a repeated update id only within the run that took it; an approval continues the

@@ -114,10 +114,34 @@ class Timeline(BaseModel):
     web_ui: str
 
 
+class RegisterEntry(FileView):
+    """A row of the register: the file, with what operators watch (Art. 23 dormancy, late steps)."""
+
+    dormant: bool
+    overdue_tasks: int = Field(description="steps of the file waiting past the end of their period")
+
+    @classmethod
+    def of(cls, row: asyncpg.Record, settings: Settings) -> RegisterEntry:
+        return cls(**FileView.of(row, settings).model_dump(), dormant=row["dormant"],
+                   overdue_tasks=row["overdue_tasks"])
+
+
 class PermitList(BaseModel):
-    items: list[FileView]
+    items: list[RegisterEntry]
     limit: int
     offset: int
+
+
+class PermitView(FileView):
+    """A permit (in force, or how it ended): the read model, its open steps and the workflow's own state."""
+
+    dormant: bool
+    dormant_since: datetime | None
+    tasks: list[TaskView]
+    live: dict[str, Any] | None = Field(description="the Permit workflow's `status` query (PermitStatus: filings, "
+                                        "procedure under way, termination case, runs); null when Temporal cannot "
+                                        "answer, with `live_error`")
+    live_error: str | None = None
 
 
 class Started(BaseModel):

@@ -96,7 +96,7 @@ class InspectionCampaign:
 
     async def _first_working_day(self, year: int) -> None:
         """The schedule fires on the 1st of the month; the campaign starts on its first working day."""
-        month = campaign_month(policy_in_force(date(year, 1, 1)))
+        month = campaign_month(policy_in_force(WorkingCalendar.local_date(workflow.now())))
         d = await workflow.execute_activity(
             "compute_deadline", DeadlineRequest(label="Art. 22 annual inspection start",
                                                 start=date(year, month, 1) - timedelta(days=1), workdays=1),

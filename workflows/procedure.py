@@ -243,7 +243,7 @@ class Procedure:
     async def _preliminary_review(self) -> None:
         """Art. 9: the district's opinion within 5 working days of acceptance, sent to commerce."""
         await self._await_with_escalation(lambda: self._prelim is not None, "preliminary_review", self.district, "9")
-        self.stage = Stage.JOINT_REVIEW
+        self._advance(Stage.PRELIMINARY_REVIEW, Stage.JOINT_REVIEW)
 
     async def _joint_review(self) -> None:
         """Art. 10: the departments review in parallel, each under its own sub-deadline."""
@@ -257,7 +257,7 @@ class Procedure:
         await self.journal.record(E.JOINT_REVIEW_OPENED, Body.COMMERCE.value, panel=[b.value for b in self.panel])
         self._panel_open = True
         await asyncio.gather(*(self._agency_review(agency, opened) for agency in self.panel))
-        self.stage = Stage.SUBMISSION
+        self._advance(Stage.JOINT_REVIEW, Stage.SUBMISSION)
 
     async def _review_deadlines(self, agency: Body, opened: date) -> None:
         self._internal[f"reminder:{agency.value}"] = await self.deadline(
@@ -303,7 +303,7 @@ class Procedure:
                                   reviews={b.value: r.decision for b, r in self.reviews.items()})
         self._submission_open = True
         await self._await_with_escalation(lambda: self._submission is not None, "submission", Body.COMMERCE.value, "10")
-        self.stage = Stage.DECISION
+        self._advance(Stage.SUBMISSION, Stage.DECISION)
 
     async def _decide(self) -> None:
         """Art. 11: the government approves, or refuses in writing with reasons."""
@@ -341,6 +341,12 @@ class Procedure:
         type_, data = await self._on_decision(Decide(actor=Actor(body=Body.SYSTEM), approve=True,
                                                      reasons="ALL 50: no decision before expiry"))
         await self.journal.record(E.DEEMED_RENEWED, SYSTEM, **data)
+
+    def _advance(self, from_: Stage, to: Stage) -> None:
+        # Handlers move the stage too (a submission opens the decision, a decision closes the file): the
+        # procedure only ever moves forward from where it stands, never back over a handler's move.
+        if self.stage is from_:
+            self.stage = to
 
     # ------------------------------------------------------------------ waiting, deadlines
     async def wait(self, done: Callable[[], bool], key: str | None = None) -> bool:
@@ -550,6 +556,8 @@ class Procedure:
         self.check(msg.actor, Step.SUBMIT_TO_GOVERNMENT, Stage.SUBMISSION)
 
     async def submit_to_government(self, msg: Submission) -> Outcome:
+        if workflow.patched(UPDATES_WAIT_FOR_NEXT_STAGE):  # recorded after the step's opening, in order
+            await workflow.wait_condition(lambda: self._submission_open or self.closed())
         self._submission = msg
         self.stage = Stage.DECISION  # the government's task is in its inbox with this very event
         await self.journal.record(E.SUBMITTED_TO_GOVERNMENT, msg.actor.code, recommendation=msg.recommendation,

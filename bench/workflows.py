@@ -1,0 +1,58 @@
+"""The reference workflows of the benchmarks, in a module of their own: Temporal's sandbox re-imports a
+workflow's module, so it must import nothing but the SDK."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+
+@activity.defn(name="bench_noop")
+async def noop(i: int) -> int:
+    return i
+
+
+@workflow.defn(name="BenchNoopChain")
+class NoopChain:
+    """1: the same number of no-op activities as a licensing lifecycle, one after the other."""
+
+    @workflow.run
+    async def run(self, activities: int) -> int:
+        for i in range(activities):
+            await workflow.execute_activity("bench_noop", i, start_to_close_timeout=timedelta(seconds=30))
+        return activities
+
+
+@workflow.defn(name="BenchEcho")
+class Echo:
+    """2: a no-op update, the floor of asking a workflow and hearing back."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> int:
+        await workflow.wait_condition(lambda: self.done)
+        return self.n
+
+    @workflow.update
+    async def bump(self, k: int) -> int:
+        self.n += k
+        return self.n
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+
+@workflow.defn(name="BenchTwoYears")
+class TwoYears:
+    """5: two years of monthly timers under time skipping."""
+
+    @workflow.run
+    async def run(self, months: int) -> int:
+        for _ in range(months):
+            await workflow.sleep(timedelta(days=30.5))
+        return months
