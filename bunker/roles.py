@@ -28,6 +28,9 @@ async def run_worker(s: Settings) -> None:
         ensure_port_free("127.0.0.1", s.sdk_metrics_port, "the Temporal SDK metrics (BUNKER_SDK_METRICS_PORT)")
     client = await connect_temporal(s.temporal_target, s.temporal_namespace, runtime=sdk_runtime(s.sdk_metrics_port))
     pool = await connect_postgres(s.database_url, s.db_pool_max)
+    from bunker.bootstrap import bootstrap  # the annual inspection schedule: idempotent, any worker may do it
+
+    await bootstrap(s, client, pool)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -28,9 +28,6 @@ from domain.ledger import AnnualSummary
 from domain.policy import Policy
 from domain.violations import Violation
 
-# The campaign starts on the first working day of this month (Art. 22: "每年定期").
-# TODO(lead): a Policy field (`annual_inspection_month`); read through `campaign_month` until then.
-ANNUAL_INSPECTION_MONTH = 3
 QUIET_DAYS = 30  # a stretch without any supply worth naming in item (1)
 LATE_AFTER_DAYS = 30  # a ledger row recorded later than this after it occurred is a late report
 
@@ -49,7 +46,8 @@ class ItemAssessment(BaseModel):
 
 
 def campaign_month(policy: Policy) -> int:
-    return getattr(policy, "annual_inspection_month", ANNUAL_INSPECTION_MONTH)
+    """The campaign starts on the first working day of this month (Art. 22: 每年定期)."""
+    return policy.annual_inspection_month
 
 
 def _t(x: Decimal) -> str:

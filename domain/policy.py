@@ -48,6 +48,7 @@ class Policy(BaseModel):
     filing_reminder_workdays: PositiveInt  # Art. 13: remind the enterprise until each filing is confirmed
     document_warning_days: PositiveInt  # warn before a held document or lease expires
     rectification_workdays: PositiveInt  # Art. 22: 责令限期整改, the time limit of a rectification order
+    annual_inspection_month: int = Field(ge=1, le=12)  # Art. 22: 每年定期, from the first working day of it
 
     # Eligibility thresholds (Art. 5).
     min_tanker_dwt: PositiveInt  # Art. 5(1)
@@ -109,6 +110,7 @@ GZ_2022 = Policy(
     filing_reminder_workdays=10,
     document_warning_days=30,
     rectification_workdays=20,
+    annual_inspection_month=3,
     min_tanker_dwt=1000,
     min_lease_years=1,
     min_tank_capacity_m3=5000,

@@ -43,6 +43,15 @@ def create_app(resources: Resources, *, max_body_bytes: int = MAX_BODY_BYTES) ->
     app.state.resources = resources
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+
+    @app.middleware("http")
+    async def refuse_nul(request, call_next):
+        # PostgreSQL text cannot hold NUL: refuse it at the edge rather than fail deep inside.
+        raw = request.url.path + "?" + request.url.query
+        if "\x00" in raw or "%00" in raw.lower():
+            return JSONResponse({"error": {"code": "invalid", "message": "NUL characters are not accepted",
+                                           "fields": []}}, status_code=422)
+        return await call_next(request)
     metrics.install(app)  # outermost: it sees every answer, a 413 too
     for module in (applications, agencies, permits, in_force, ledger, metrics):
         app.include_router(module.router)

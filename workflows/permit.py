@@ -736,6 +736,7 @@ class Permit(ProcedureUpdates):
             procedure=self._proc.kind.value if self._proc and not self._proc.closed() else None,
             procedure_stage=self._proc.stage.value if self._proc else None, termination=self._s.termination,
             policy_version=self._policy.version, runs=self._s.runs, documents=self._app.documents,
+            application=self._app,
             rectification=self._s.rectification, inspected_years=self._s.inspected_years,
             procedure_deadlines=list(self._proc.deadlines.values()) if self._proc else [],
         )

@@ -181,6 +181,7 @@ class PermitStatus(BaseModel):
     policy_version: str
     runs: int
     documents: list[HeldDocument] = Field(default_factory=list)  # held now (Art. 7), for Art. 22(3)
+    application: Application | None = None  # the approved matters as they stand (changes applied)
     procedure_deadlines: list[DeadlineView] = Field(default_factory=list)  # of the open renewal or change
     rectification: RectificationOrder | None = None
     inspected_years: list[int] = Field(default_factory=list)

@@ -96,8 +96,9 @@ async def handed_over(client: Client, handle: WorkflowHandle, pool: asyncpg.Pool
 
 
 async def to_permit(env: WorkflowEnvironment, client: Client, pool: asyncpg.Pool, queue: str,
-                    app: Application | None = None):
-    """A file taken through the whole procedure to a permit in force; returns (id, Permit handle)."""
+                    app: Application | None = None, *, settle: bool = True):
+    """A file taken through the whole procedure to a permit in force; returns (id, Permit handle).
+    `settle`: the permit document issued and the Art. 13 filings confirmed (no reminders while years pass)."""
     from workflows.licensing_messages import Accept, Decide, PreliminaryOpinion, Submission
 
     app_id, h = await start(env, client, pool, queue, app)
@@ -108,7 +109,19 @@ async def to_permit(env: WorkflowEnvironment, client: Client, pool: asyncpg.Pool
     await h.execute_update(PermitApplication.submit_to_government,
                            Submission(actor=COMMERCE, recommendation="approve", consolidated_opinion="同意"))
     await h.execute_update(PermitApplication.decide, Decide(actor=GOVERNMENT, approve=True))
-    return app_id, await handed_over(client, h, pool)
+    permit = await handed_over(client, h, pool)
+    if settle:
+        await settle_permit(permit)
+    return app_id, permit
+
+
+async def settle_permit(permit: WorkflowHandle) -> None:
+    from workflows.permit_messages import ConfirmFiling, IssueDocument
+
+    status = await permit.query("status")
+    await permit.execute_update("issue_permit_document", IssueDocument(actor=COMMERCE, document_no="穗商务许〔2026〕1号"))
+    for body in status["filings"]:
+        await permit.execute_update("confirm_filing", ConfirmFiling(actor=agency(Body(body)), body=Body(body), reference="F-1"))
 
 
 async def run_procedure(h: WorkflowHandle, panel: tuple[Body, ...], *, approve: bool = True, reasons: str = "") -> None:

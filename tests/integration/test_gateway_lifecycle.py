@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 from tests.integration.gateway_helpers import (  # noqa: F401 - fixtures
     OWN_DISTRICT, PANEL, application_json, event_types, gateway, tokens,
@@ -41,9 +43,14 @@ async def test_an_application_reaches_approval_through_http_alone(gateway, pool)
     again = await gw.decide("municipal_gov", f"{app_id}/decide", {"approve": True, "reasons": "符合第五条"}, key="gov-1")
     assert (again.status_code, again.json()) == (200, r.json())
 
+    # The approved file continues as the permit's workflow and records its entry into force (bounded wait).
+    for _ in range(100):
+        if "PermitInForce" in await event_types(pool, app_id):
+            break
+        await asyncio.sleep(0.05)
     view = (await gw.get("enterprise", f"/applications/{app_id}")).json()
-    assert view["status"] == "approved" and view["permit_number"].startswith("GZBB-")
-    assert view["tasks"] == []
+    assert view["status"] == "in_force" and view["permit_number"].startswith("GZBB-")
+    assert {t["kind"] for t in view["tasks"]} == {"issue_permit_document", "confirm_filing"}  # the permit's own
     assert view["web_ui"] == gw.settings.workflow_url(f"application/{app_id}")
 
     timeline = (await gw.get("enterprise", f"/applications/{app_id}/timeline")).json()["events"]
@@ -54,7 +61,7 @@ async def test_an_application_reaches_approval_through_http_alone(gateway, pool)
     assert by_type["Approved"]["payload"]["permit_number"] == view["permit_number"]
     assert sorted(e["actor"] for e in timeline if e["type"] == "AgencyReviewGiven") == sorted(PANEL)
 
-    listed = (await gw.get("operator", "/permits", params={"status": "approved"})).json()["items"]
+    listed = (await gw.get("operator", "/permits", params={"status": "in_force"})).json()["items"]
     assert [p["application_id"] for p in listed] == [app_id]
     assert listed[0]["web_ui"] == view["web_ui"]
 

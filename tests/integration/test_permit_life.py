@@ -35,7 +35,7 @@ async def now_of(env, h) -> datetime:
 async def test_art13_filings_are_reminded_until_each_body_confirms_and_all44_document_issued(
     temporal_env, client, pool, task_queue
 ):
-    app_id, h = await to_permit(temporal_env, client, pool, task_queue)
+    app_id, h = await to_permit(temporal_env, client, pool, task_queue, settle=False)
     status = await h.query(Permit.status)
     assert set(status.filings) == {"market", "customs_gz", "msa", "border"} and not any(status.filings.values())
     inbox = {r["task_id"] for r in await pool.fetch("SELECT task_id FROM tasks WHERE stream_id=$1", app_id)}
