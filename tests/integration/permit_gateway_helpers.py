@@ -16,7 +16,7 @@ VESSEL = make_imo("907472")
 
 async def permit_in_force(gw, client, pool: asyncpg.Pool, task_queue: str, app=None):
     """A permit in force (through the licensing procedure, without time skipping); (id, Permit handle)."""
-    return await to_permit(gw.env, client, pool, task_queue, app)
+    return await to_permit(gw.env, client, pool, task_queue, app, settle=False)  # its tasks still open
 
 
 async def ledger_start(pool: asyncpg.Pool, permit_id: str) -> datetime:
