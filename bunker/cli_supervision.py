@@ -84,7 +84,8 @@ def inspections_run(
         return
     cli.out.print(", ".join(f"{k}: {v}" for k, v in sorted(p.outcomes.items())) or "no permit in force", highlight=False)
     if p.report:
-        cli.out.print(f"report: {p.report.markdown}\n        {p.report.csv}", highlight=False)
+        # File paths are never wrapped (a narrow terminal or a pipe would break them).
+        cli.out.print(f"report: {p.report.markdown}\n        {p.report.csv}", highlight=False, soft_wrap=True)
 
 
 @inspections_app.command("report")
