@@ -20,7 +20,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from dateutil.relativedelta import relativedelta
 
-    from activities.licensing import BanRequest
     from domain.application import Application, HeldDocument
     from domain.authority import Actor, Step
     from domain.bodies import JOINT_REVIEW_PANEL, Body, District
@@ -34,14 +33,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journal import Journal
     from workflows.licensing_messages import DeadlineView, Decide, Outcome, ProcedureKind
     from workflows.permit_messages import (
-        ApplyChange, ApplyRenewal, ConfirmFiling, InspectionReport, IssueDocument, PermitInput, PermitState,
-        PermitStatus, ProposeTermination, RectificationOrder, RectificationReport, RectificationVerdict,
-        ReplaceDocument, ReportDormancy, RevocationCase, RevocationDecision, RevocationReport, SuppliesResumed,
-        TerminationCase, TerminationDecision, TerminationReport, TerminationReview,
+        ApplyChange, ApplyRenewal, ConfirmFiling, IssueDocument, PermitInput, PermitState, PermitStatus,
+        ReplaceDocument, ReportDormancy, SuppliesResumed, TerminationCase,
     )
     from workflows.procedure import (
         ACTIVITY_TIMEOUT, SYSTEM, Procedure, applicant_of, authorised, compute_deadline, district_of, refuse,
     )
+    from workflows.permit_ending import PermitEnding
+    from workflows.permit_supervision import PermitSupervision
     from workflows.procedure_updates import ProcedureUpdates
 
 # Customs offices by district: Huangpu Customs supervises the east (Huangpu, Zengcheng), Guangzhou
@@ -65,7 +64,7 @@ def _document_key(d: HeldDocument) -> str:
 
 
 @workflow.defn(name="Permit")
-class Permit(ProcedureUpdates):
+class Permit(ProcedureUpdates, PermitSupervision, PermitEnding):
     @workflow.init
     def __init__(self, inp: PermitInput) -> None:
         self._id = inp.application_id
@@ -243,34 +242,6 @@ class Permit(ProcedureUpdates):
             self._s.dormant, self._s.dormant_since, self._s.dormancy_reported = True, since + months, False
             await self._journal.record(E.DORMANCY_DETECTED, SYSTEM, last_supply_at=last, since=since,
                                        months=self._policy.dormancy_months, to=self._district)
-
-    async def _rectification(self) -> None:
-        """Art. 22: at the time limit of a rectification order the breach is verified, or escalated: an
-        order nothing was reported on becomes an Art. 25(3)/(4) termination proposal."""
-        while not self._closed():
-            await workflow.wait_condition(lambda: self._closed() or self._s.rectification is not None)
-            open_ = lambda: self._s.rectification is not None  # noqa: E731
-            if self._closed() or not await self._until(
-                    lambda: self._s.rectification.deadline.ends_at if open_() else workflow.now(), lambda: not open_(),
-                    "Art. 22 rectification time limit"):
-                return
-            order = self._s.rectification
-            if order is None:
-                continue  # verified in time
-            order.deadline = order.deadline.model_copy(update={"state": "overdue"})
-            if order.reported is None:
-                self._s.rectification = None
-                await self._journal.record(E.RECTIFICATION_FAILED, SYSTEM, year=order.year, breaches=order.breaches,
-                                           reason="nothing reported by the time limit")
-                if self._s.termination is None:
-                    await self._propose(TerminationCase(cause=order.cause, proposed_by=SYSTEM,
-                                                        basis=f"Art. 22 rectification of {order.year} not done: "
-                                                              + "; ".join(order.breaches)))
-                continue
-            # Reported but not yet verified: commerce is late (a yellow card), the order stays open.
-            await self._journal.record(E.DEADLINE_OVERDUE, SYSTEM, article="22", body=Body.COMMERCE.value,
-                                       step="verify_rectification", due_date=order.deadline.due_date)
-            await workflow.wait_condition(lambda: self._closed() or self._s.rectification is not order)
 
     # ------------------------------------------------------------------ waiting
     async def _until(self, at: datetime | Callable[[], datetime], done: Callable[[], bool] = lambda: False,
@@ -490,181 +461,6 @@ class Permit(ProcedureUpdates):
             self._epoch += 1
             await self._journal.record(E.DEADLINES_RECOMPUTED, SYSTEM,
                                        deadlines={m.label: [m.due_date, m.provisional] for m in moved})
-
-    # ------------------------------------------------------------------ supervision (Art. 22)
-    @workflow.update
-    async def record_inspection(self, msg: InspectionReport) -> Outcome:
-        """The annual supervisory inspection of this permit; breaches lead to a rectification order."""
-        await self._in_force()
-        self._s.inspected_years.append(msg.year)
-        breaches = [f"({i.item}) {f}" for i in msg.items if i.outcome == "breach" for f in (i.findings or [i.summary])]
-        await self._journal.record(E.INSPECTION_RECORDED, msg.actor.code, year=msg.year, campaign_id=msg.campaign_id,
-                                   inspector=msg.inspector, items=[i.model_dump() for i in msg.items],
-                                   breaches=breaches)
-        if not breaches:
-            return self._outcome(f"{msg.year} inspection: no breach")
-        if self._s.rectification is not None:  # one order at a time: the new breaches join the open one
-            self._s.rectification.breaches += breaches
-            return self._outcome(f"{msg.year} inspection: breaches added to the open rectification order")
-        deadline = await self._deadline("Art. 22 rectification", self._today(), self._policy.rectification_workdays)
-        cause = "3" if any(i.item == 3 and i.outcome == "breach" for i in msg.items) else "4"
-        self._s.rectification = RectificationOrder(year=msg.year, breaches=breaches, cause=cause, deadline=deadline)
-        self._epoch += 1
-        await self._journal.record(
-            E.RECTIFICATION_ORDERED, msg.actor.code, year=msg.year, breaches=breaches, due_date=deadline.due_date,
-            notice_zh=f"经{msg.year}年度监督检查，发现下列问题，责令于{deadline.due_date}前整改完毕（第二十二条）：" + "；".join(breaches),
-            notice_en=f"The {msg.year} supervisory inspection found the following; rectify them by {deadline.due_date} "
-                      f"(Art. 22): " + "; ".join(breaches))
-        return self._outcome(f"rectification ordered, due {deadline.due_date}")
-
-    @record_inspection.validator
-    def _v_inspection(self, msg: InspectionReport) -> None:
-        self._check(msg.actor, Step.RECORD_INSPECTION)
-        if msg.year in self._s.inspected_years:
-            raise refuse("AlreadyDecided", f"the {msg.year} inspection of permit {self._number} is already recorded")
-        if sorted(i.item for i in msg.items) != [1, 2, 3, 4]:
-            raise refuse("Invalid", "an inspection covers the four items of Art. 22, once each")
-
-    @workflow.update
-    async def report_rectification(self, msg: RectificationReport) -> Outcome:
-        await self._in_force()
-        self._s.rectification.reported = msg.description
-        await self._journal.record(E.RECTIFICATION_REPORTED, msg.actor.code, description=msg.description,
-                                   to=Body.COMMERCE.value)
-        return self._outcome("rectification reported; commerce verifies")
-
-    @report_rectification.validator
-    def _v_rect_report(self, msg: RectificationReport) -> None:
-        self._check(msg.actor, Step.REPORT_RECTIFICATION)
-        if self._s.rectification is None:
-            raise refuse("WrongStage", "no rectification order is open (Art. 22)")
-        if self._s.rectification.reported is not None:
-            raise refuse("AlreadyDecided", f"rectification already reported: {self._s.rectification.reported}")
-
-    @workflow.update
-    async def verify_rectification(self, msg: RectificationVerdict) -> Outcome:
-        await self._in_force()
-        order, self._s.rectification = self._s.rectification, None
-        if msg.rectified:
-            await self._journal.record(E.RECTIFICATION_VERIFIED, msg.actor.code, year=order.year, remarks=msg.remarks)
-            return self._outcome("rectified")
-        await self._journal.record(E.RECTIFICATION_FAILED, msg.actor.code, year=order.year, breaches=order.breaches,
-                                   reason=msg.remarks)
-        if self._s.termination is None:
-            await self._propose(TerminationCase(cause=order.cause, proposed_by=msg.actor.code,
-                                                basis=f"Art. 22 rectification of {order.year} failed: {msg.remarks}"))
-        return self._outcome(f"not rectified: termination under Art. 25({order.cause}) proposed")
-
-    @verify_rectification.validator
-    def _v_rect_verify(self, msg: RectificationVerdict) -> None:
-        self._check(msg.actor, Step.VERIFY_RECTIFICATION)
-        if self._s.rectification is None:
-            raise refuse("WrongStage", "no rectification order is open (Art. 22)")
-
-    # ------------------------------------------------------------------ termination and revocation (Art. 24-25)
-    async def _propose(self, case: TerminationCase) -> None:
-        self._s.termination = case
-        await self._journal.record(E.TERMINATION_PROPOSED, case.proposed_by, cause=case.cause, basis=case.basis,
-                                   to=self._district)
-
-    @workflow.update
-    async def propose_termination(self, msg: ProposeTermination) -> Outcome:
-        await self._in_force()
-        await self._propose(TerminationCase(cause=msg.cause, basis=msg.basis, proposed_by=msg.actor.code))
-        return self._outcome(f"termination under Art. 25({msg.cause}) proposed; the district reviews")
-
-    @propose_termination.validator
-    def _v_propose(self, msg: ProposeTermination) -> None:
-        self._check(msg.actor, Step.PROPOSE_TERMINATION, cause=msg.cause)
-        if self._s.termination is not None:
-            raise refuse("AlreadyDecided", f"a termination under Art. 25({self._s.termination.cause}) is already open")
-
-    @workflow.update
-    async def termination_review(self, msg: TerminationReview) -> Outcome:
-        await self._in_force()
-        self._s.termination.step = "termination_report"
-        await self._journal.record(E.TERMINATION_REVIEWED, msg.actor.code, agree=msg.agree, opinion=msg.opinion,
-                                   to=Body.COMMERCE.value)
-        return self._outcome("reviewed; commerce reports")
-
-    @termination_review.validator
-    def _v_tr(self, msg: TerminationReview) -> None:
-        self._check_termination_step(msg.actor, Step.TERMINATION_REVIEW)
-
-    @workflow.update
-    async def termination_report(self, msg: TerminationReport) -> Outcome:
-        await self._in_force()
-        self._s.termination.step = "decide_termination"
-        await self._journal.record(E.TERMINATION_REPORTED, msg.actor.code, recommend=msg.recommend, report=msg.report,
-                                   to=Body.MUNICIPAL_GOV.value)
-        return self._outcome("reported; the government decides")
-
-    @termination_report.validator
-    def _v_trep(self, msg: TerminationReport) -> None:
-        self._check_termination_step(msg.actor, Step.TERMINATION_REPORT)
-
-    @workflow.update
-    async def decide_termination(self, msg: TerminationDecision) -> Outcome:
-        await self._in_force()
-        case, self._s.termination = self._s.termination, None
-        if msg.terminate:
-            self._s.status = "terminated"
-            await self._journal.record(E.TERMINATED, msg.actor.code, cause=case.cause, basis=case.basis,
-                                       reasons=msg.reasons)
-            return self._outcome(f"terminated under Art. 25({case.cause})")
-        await self._journal.record(E.TERMINATION_DECLINED, msg.actor.code, cause=case.cause, reasons=msg.reasons)
-        return self._outcome("termination declined; the permit stays in force")
-
-    @decide_termination.validator
-    def _v_tdec(self, msg: TerminationDecision) -> None:
-        self._check_termination_step(msg.actor, Step.DECIDE_TERMINATION)
-
-    def _check_termination_step(self, actor: Actor, step: Step) -> None:
-        self._check(actor, step)
-        if self._s.termination is None or self._s.termination.step != step.value:
-            raise refuse("WrongStage", f"no Art. 25 termination waiting for {step.value.replace('_', ' ')}")
-
-    @workflow.update
-    async def report_revocation(self, msg: RevocationReport) -> Outcome:
-        await self._in_force()
-        self._s.revocation = RevocationCase(ground=msg.ground, basis=msg.basis)
-        await self._journal.record(E.REVOCATION_REPORTED, msg.actor.code, ground=msg.ground, basis=msg.basis,
-                                   to=Body.MUNICIPAL_GOV.value)
-        return self._outcome("revocation reported; the government decides (Art. 24)")
-
-    @report_revocation.validator
-    def _v_rrep(self, msg: RevocationReport) -> None:
-        self._check(msg.actor, Step.REPORT_REVOCATION)
-        if self._s.revocation is not None:
-            raise refuse("AlreadyDecided", "a revocation is already before the government")
-
-    @workflow.update
-    async def decide_revocation(self, msg: RevocationDecision) -> Outcome:
-        await self._in_force()
-        case, self._s.revocation = self._s.revocation, None
-        if not msg.revoke:
-            await self._journal.record(E.REVOCATION_DECLINED, msg.actor.code, reasons=msg.reasons)
-            return self._outcome("revocation declined")
-        # Art. 24 / ALL 69, 79: obtained by fraud or bribery bars the applicant for 3 years, otherwise 1.
-        years = self._policy.fraud_ban_years if case.ground == "fraud_or_bribery" else self._policy.false_materials_ban_years
-        self._s.status = "revoked"
-        await self._journal.record(E.REVOKED, msg.actor.code, ground=case.ground, basis=case.basis, reasons=msg.reasons)
-        ends_on = await workflow.execute_activity(
-            "register_ban", BanRequest(credit_code=self._app.enterprise.credit_code, stream_id=self._id,
-                                       article="24" if years == 1 else "ALL 79", reason=case.basis,
-                                       starts_on=self._today(), years=years),
-            result_type=date, start_to_close_timeout=ACTIVITY_TIMEOUT, summary="Art. 24 ban registry")
-        await self._journal.record(E.APPLICANT_BANNED, SYSTEM, ban_ends_on=ends_on, years=years)
-        return self._outcome(f"revoked; no new application before {ends_on}")
-
-    @decide_revocation.validator
-    def _v_rdec(self, msg: RevocationDecision) -> None:
-        self._check(msg.actor, Step.DECIDE_REVOCATION)
-        if self._s.revocation is None:
-            raise refuse("WrongStage", "no revocation has been reported (Art. 24)")
-
-    def _outcome(self, detail: str) -> Outcome:
-        return Outcome(applied=True, stage=self._stage(), detail=detail)
 
     # ------------------------------------------------------------------ what others see
     def _stage(self) -> str:
