@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.event_log import AppendEvents
     from domain.events import DomainEvent, EventType, event
     from domain.status import StatusSnapshot
+    from workflows import short_calls
 
 # Appends retry until the database is back: losing a decided event is never an option.
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -49,10 +50,9 @@ class Journal:
         async with self._lock:
             first = self.version + 1
             self.version = first
-            await workflow.execute_activity(
+            await short_calls.call(
                 "append_events",
                 AppendEvents(stream_id=self.stream_id, first_version=first, events=[ev], snapshot=self._snapshot()),
-                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=STORE_RETRY,
                 summary=f"record {type_.value} (Art. {ev.article})",
             )

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Policy, policy
     from domain.status import OpenTask, StatusSnapshot
     from workflows import search_attributes as sa
+    from workflows import short_calls
     from workflows.journal import Journal
     from workflows.licensing_messages import DeadlineView, Decide, Outcome, ProcedureKind
     from workflows.permit_messages import (
@@ -37,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ReplaceDocument, ReportDormancy, SuppliesResumed, TerminationCase,
     )
     from workflows.procedure import (
-        ACTIVITY_TIMEOUT, SYSTEM, Procedure, applicant_of, authorised, compute_deadline, district_of, refuse,
+        SYSTEM, Procedure, applicant_of, authorised, compute_deadline, district_of, refuse,
     )
     from workflows.permit_ending import PermitEnding
     from workflows.permit_supervision import PermitSupervision
@@ -226,17 +227,15 @@ class Permit(ProcedureUpdates, PermitSupervision, PermitEnding):
             if self._s.dormant:
                 await workflow.wait_condition(lambda: not self._s.dormant or self._closed())
                 continue
-            last = await workflow.execute_activity(
-                "last_supply_at", self._id, result_type=datetime | None, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                summary="Art. 23 last supply to a vessel")
+            last = await short_calls.call("last_supply_at", self._id, result_type=datetime | None,
+                                          summary="Art. 23 last supply to a vessel")
             since = max(filter(None, [last, _start_of(self._s.valid_from)]))
             if not await self._until(since + months, lambda: self._s.dormant, "Art. 23 six months without a supply"):
                 return
             if self._s.dormant:
                 continue
-            last = await workflow.execute_activity(
-                "last_supply_at", self._id, result_type=datetime | None, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                summary="Art. 23 last supply to a vessel")
+            last = await short_calls.call("last_supply_at", self._id, result_type=datetime | None,
+                                          summary="Art. 23 last supply to a vessel")
             if last is not None and last + months > workflow.now():
                 continue  # a supply came in meanwhile: the 6 months start again from it
             self._s.dormant, self._s.dormant_since, self._s.dormancy_reported = True, since + months, False

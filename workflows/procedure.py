@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.notices import notice
     from domain.policy import Policy
     from domain.status import OpenTask
+    from workflows import short_calls
     from workflows.journal import Journal
     from workflows.licensing_messages import (
         CLOSED_STAGES, Accept, AnswerQuestion, Decide, DeadlineView, ExtendDeadline, FalseMaterials,
@@ -57,9 +58,9 @@ class Withdrawn(Exception):
 
 async def compute_deadline(label: str, start: date, workdays: int) -> DeadlineView:
     """A statutory period on the working-day calendar, through the activity (answer kept in history)."""
-    d = await workflow.execute_activity(
+    d = await short_calls.call(
         "compute_deadline", DeadlineRequest(label=label, start=start, workdays=workdays),
-        result_type=Deadline, start_to_close_timeout=ACTIVITY_TIMEOUT, summary=label,
+        result_type=Deadline, summary=label,
     )
     return DeadlineView(label=label, due_date=d.due_date, ends_at=d.ends_at, provisional=d.provisional,
                         start=start, workdays=workdays)
@@ -412,9 +413,9 @@ class Procedure:
         return await compute_deadline(label, start, workdays)
 
     async def _assess(self, app: Application, on: date) -> Assessment:
-        return await workflow.execute_activity(
+        return await short_calls.call(
             "assess_application", AssessRequest(application=app, on=on, policy_version=self.policy.version),
-            result_type=Assessment, start_to_close_timeout=ACTIVITY_TIMEOUT, summary="Art. 5-7 assessment",
+            result_type=Assessment, summary="Art. 5-7 assessment",
         )
 
     def mark(self, key: str, state: str) -> None:
@@ -604,9 +605,9 @@ class Procedure:
 
     async def resume_clock(self, msg: ResumeClock) -> Outcome:
         paused_on, today = self._paused_on, self.today()
-        days = await workflow.execute_activity(
+        days = await short_calls.call(
             "count_workdays", WorkdaysRequest(start=paused_on, end=today), result_type=int,
-            start_to_close_timeout=ACTIVITY_TIMEOUT, summary="ALL 45 working days paused")
+            summary="ALL 45 working days paused")
         old = self.deadlines["decision"]
         self.deadlines["decision"] = await self.deadline(old.label, old.due_date, days)
         self._paused, self._paused_on, self._clock_moved = None, None, True
