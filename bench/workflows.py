@@ -3,6 +3,7 @@ workflow's module, so it must import nothing but the SDK."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -56,3 +57,41 @@ class TwoYears:
         for _ in range(months):
             await workflow.sleep(timedelta(days=30.5))
         return months
+
+
+@activity.defn(name="bench_page")
+async def page(after: int, limit: int, total: int) -> list[int]:
+    return list(range(after, min(total, after + limit)))
+
+
+@workflow.defn(name="BenchPagedNoop")
+class PagedNoop:
+    """6: the shape of the inspection campaign with nothing in it: a page of ids, at most `concurrency` no-op
+    activities in flight over the page, continue-as-new after each page, then one more for the report."""
+
+    @workflow.run
+    async def run(self, total: int, page_size: int, concurrency: int, after: int = 0) -> int:
+        ids = await workflow.execute_activity("bench_page", args=[after, page_size, total], result_type=list[int],
+                                              start_to_close_timeout=timedelta(seconds=30))
+        if ids:
+            window = asyncio.Semaphore(concurrency)
+
+            async def one(i: int) -> None:
+                async with window:
+                    await workflow.execute_activity("bench_noop", i, start_to_close_timeout=timedelta(seconds=30))
+
+            await asyncio.gather(*(one(i) for i in ids))
+            workflow.continue_as_new(args=[total, page_size, concurrency, ids[-1] + 1])
+        await workflow.execute_activity("bench_noop", total, start_to_close_timeout=timedelta(seconds=30))
+        return total
+
+
+@workflow.defn(name="BenchNoopLocalChain")
+class NoopLocalChain:
+    """1, second reference: the same number of no-op activities run as local activities, one after the other."""
+
+    @workflow.run
+    async def run(self, activities: int) -> int:
+        for i in range(activities):
+            await workflow.execute_local_activity("bench_noop", i, start_to_close_timeout=timedelta(seconds=30))
+        return activities

@@ -61,11 +61,11 @@ async def append(
     snapshot: StatusSnapshot | None = None,
 ) -> int:
     """Store `events` as versions first_version, first_version+1, …; returns how many were new."""
-    new = 0
+    new_rows: list[tuple] = []
     async with pool.acquire() as conn, conn.transaction():
-        # Position order must equal commit order, or a reader tailing by position could skip an event
-        # that commits late. The exclusive lock serialises appenders (readers are not blocked).
-        await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+        # One writer per stream at a time (a retried append may overlap the attempt it retries); other
+        # streams go on in parallel.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", stream_id)
         last = await conn.fetchrow(
             "SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1", stream_id
         )
@@ -83,18 +83,24 @@ async def append(
                 prev, stream_id=stream_id, version=version, event_type=ev.type.value, article=ev.article,
                 actor=ev.actor, payload=payload, occurred_at=ev.occurred_at, recorded_at=recorded_at,
             )
-            await conn.execute(
-                """INSERT INTO events (stream_id, version, event_type, article, actor, payload,
-                                       occurred_at, recorded_at, prev_hash, hash)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                stream_id, version, ev.type.value, ev.article, ev.actor, payload,
-                ev.occurred_at, recorded_at, prev, h,
-            )
-            last_version, prev, new = version, h, new + 1
+            new_rows.append((stream_id, version, ev.type.value, ev.article, ev.actor, payload,
+                             ev.occurred_at, recorded_at, prev, h))
+            last_version, prev = version, h
         if snapshot is not None and events:
             # The snapshot belongs to the last event of *this* request, which may be an old retry.
             await _project(conn, stream_id, first_version + len(events) - 1, snapshot)
-    return new
+        if new_rows:
+            # Position order must equal commit order, or a reader tailing by position could skip an event
+            # that commits late. The exclusive lock serialises the inserts of all streams (readers are not
+            # blocked); it is taken last, so it is held only for the insert and the commit.
+            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            await conn.executemany(
+                """INSERT INTO events (stream_id, version, event_type, article, actor, payload,
+                                       occurred_at, recorded_at, prev_hash, hash)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                new_rows,
+            )
+    return len(new_rows)
 
 
 async def _check_same(conn: asyncpg.Connection, stream_id: str, version: int, ev: DomainEvent, payload: Any) -> None:
