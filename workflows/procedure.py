@@ -46,6 +46,7 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # workflow.patched ids, one per change to the commands a running file replays (see docs/operations.md).
 JOINT_REVIEW_CARDS = "joint-review-deadlines-first-and-cards"
 UPDATES_WAIT_FOR_NEXT_STAGE = "updates-return-at-the-next-stage"
+DECISION_LAPSE_TO_HOLDERS = "decision-lapse-carded-to-the-bodies-holding-the-file"
 
 # What a decision records: the owner says which event and what it carries (a permit number, a new
 # validity, the changed matters).
@@ -330,11 +331,39 @@ class Procedure:
                     return
                 # There is no deemed approval of a new permit: the lapse is recorded and escalated.
                 self.mark("decision", "overdue")
-                await self.journal.record(E.DEADLINE_OVERDUE, SYSTEM, body=Body.MUNICIPAL_GOV.value,
-                                          step="decide", due_date=self.deadlines["decision"].due_date)
-                await self.journal.record(E.DEADLINE_ESCALATED, SYSTEM, article="12",
-                                          body=Body.MUNICIPAL_GOV.value, step="decide", to="government head")
+                if workflow.patched(DECISION_LAPSE_TO_HOLDERS):
+                    await self._decision_lapsed()
+                else:
+                    await self.journal.record(E.DEADLINE_OVERDUE, SYSTEM, body=Body.MUNICIPAL_GOV.value,
+                                              step="decide", due_date=self.deadlines["decision"].due_date)
+                    await self.journal.record(E.DEADLINE_ESCALATED, SYSTEM, article="12",
+                                              body=Body.MUNICIPAL_GOV.value, step="decide", to="government head")
                 await workflow.wait_condition(lambda: self.closed() or self._clock_moved)
+
+    def holders(self) -> list[str]:
+        """The bodies that hold the file up at this moment: whose inbox its open step is in."""
+        if self.stage in (Stage.COMPLETENESS, Stage.PRELIMINARY_REVIEW):
+            return [district_of(self.app)]
+        if self.stage is Stage.JOINT_REVIEW:
+            waiting = [a.value for a in self.panel if a not in self.reviews and a not in self._questions]
+            return waiting or [Body.COMMERCE.value]  # every review in (or asked): commerce consolidates
+        if self.stage is Stage.SUBMISSION:
+            return [Body.COMMERCE.value]
+        return [Body.MUNICIPAL_GOV.value]
+
+    async def _decision_lapsed(self) -> None:
+        """ALL 42 lapsed: the yellow and red card go to the bodies still holding the file (a panel agency
+        that has not answered, the district, commerce), not to the government, which may never have seen
+        it; each is escalated to the body above it. The government's own lapse goes to its head."""
+        due = self.deadlines["decision"].due_date
+        for body in self.holders():
+            step = "decide" if body == Body.MUNICIPAL_GOV.value else self.stage.value
+            await self.journal.record(E.DEADLINE_OVERDUE, SYSTEM, body=body, step=step, due_date=due,
+                                      period="ALL 42 decision")
+            to = {Body.MUNICIPAL_GOV.value: "government head", Body.COMMERCE.value: Body.MUNICIPAL_GOV.value}.get(
+                body, Body.COMMERCE.value)
+            await self.journal.record(E.DEADLINE_ESCALATED, SYSTEM, article="12", body=body, step=step, to=to,
+                                      period="ALL 42 decision")
 
     async def _deemed_renewed(self) -> None:
         self.stage = Stage.DEEMED_RENEWED

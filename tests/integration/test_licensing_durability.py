@@ -8,6 +8,7 @@ from datetime import timedelta
 from bunker import services
 from domain.bodies import JOINT_REVIEW_PANEL, Body
 from tests.integration.histories import replay_and_keep
+from tests.integration.supervision_helpers import wait_for
 from tests.integration.licensing_helpers import (
     COMMERCE, GOVERNMENT, NANSHA, agency, events_of, handed_over, start, to_joint_review, types,
 )
@@ -71,6 +72,36 @@ async def test_a_lapsed_decision_deadline_is_recorded_and_escalated_never_deemed
     assert "Approved" in await types(pool, app_id)
     await permit.terminate("test done")
     await replay_and_keep(client.get_workflow_handle(h.id, run_id=application_run), "licensing-decision-overdue")
+
+
+async def _at_least(probe, n: int) -> bool:
+    return len(await probe()) >= n
+
+
+async def test_a_decision_period_lapsing_at_the_panel_cards_the_agencies_that_have_not_answered(
+    temporal_env, client, pool, task_queue
+):
+    app_id, h = await to_joint_review(temporal_env, client, pool, task_queue)
+    panel = [Body(r["body"]) for r in await pool.fetch(
+        "SELECT body FROM tasks WHERE stream_id = $1 AND kind = 'joint_review' ORDER BY body", app_id)]
+    silent = set(panel[:2])
+    for body in panel:
+        if body not in silent:
+            await h.execute_update(PermitApplication.joint_review,
+                                   ReviewDecision(actor=agency(body), agency=body, decision="approve"))
+    await temporal_env.fast_forward(h, timedelta(days=45))  # past the 20 working days of ALL 42
+
+    async def lapse_cards():
+        return [e for e in await events_of(pool, app_id, "DeadlineEscalated") if e.payload.get("period")]
+
+    await wait_for(lambda: _at_least(lapse_cards, len(silent)), "a red card for each silent agency")
+    lapse = [e for e in await events_of(pool, app_id, "DeadlineOverdue") if e.payload.get("period") == "ALL 42 decision"]
+    assert {e.payload["body"] for e in lapse} == {b.value for b in silent}  # not the government: it never had it
+    assert all(e.article == "12" and e.payload["step"] == "joint_review" for e in lapse)
+    red = [e for e in await events_of(pool, app_id, "DeadlineEscalated") if e.payload.get("period") == "ALL 42 decision"]
+    assert {(e.payload["body"], e.payload["to"]) for e in red} == {(b.value, "commerce") for b in silent}
+    await h.terminate("test done")
+    await replay_and_keep(h, "licensing-decision-lapsed-at-the-panel")
 
 
 async def test_an_overdue_joint_review_is_reminded_then_escalated_and_stays_open(temporal_env, client, pool, task_queue):
