@@ -23,7 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.journal import Journal
     from workflows.licensing_messages import Decide, LicensingInput, LicensingStatus, ProcedureKind, Stage
     from workflows.permit_messages import PermitInput, PermitState
-    from workflows.procedure import ACTIVITY_TIMEOUT, Procedure
+    from workflows.procedure import Procedure
+    from workflows.procedure_common import ACTIVITY_TIMEOUT
     from workflows.procedure_updates import ProcedureUpdates
 
 # workflow.patched id: approved applications continue as the permit's workflow (before: they ended).

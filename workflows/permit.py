@@ -37,9 +37,8 @@ with workflow.unsafe.imports_passed_through():
         ApplyChange, ApplyRenewal, ConfirmFiling, IssueDocument, PermitInput, PermitState, PermitStatus,
         ReplaceDocument, ReportDormancy, SuppliesResumed, TerminationCase,
     )
-    from workflows.procedure import (
-        SYSTEM, Procedure, applicant_of, authorised, compute_deadline, district_of, refuse,
-    )
+    from workflows.procedure import Procedure
+    from workflows.procedure_common import SYSTEM, applicant_of, authorised, compute_deadline, district_of, refuse
     from workflows.permit_ending import PermitEnding
     from workflows.permit_supervision import PermitSupervision
     from workflows.procedure_updates import ProcedureUpdates

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         ProposeTermination, RevocationCase, RevocationDecision, RevocationReport, TerminationCase,
         TerminationDecision, TerminationReport, TerminationReview,
     )
-    from workflows.procedure import ACTIVITY_TIMEOUT, SYSTEM, refuse
+    from workflows.procedure_common import ACTIVITY_TIMEOUT, SYSTEM, refuse
 
 
 class PermitEnding:

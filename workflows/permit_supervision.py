@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.permit_messages import (
         InspectionReport, RectificationOrder, RectificationReport, RectificationVerdict, TerminationCase,
     )
-    from workflows.procedure import SYSTEM, refuse
+    from workflows.procedure_common import SYSTEM, refuse
 
 
 class PermitSupervision:
