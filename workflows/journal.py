@@ -18,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.event_log import AppendEvents
     from domain.events import DomainEvent, EventType, event
     from domain.status import StatusSnapshot
-    from workflows import short_calls
 
 # Appends retry until the database is back: losing a decided event is never an option.
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -50,9 +49,14 @@ class Journal:
         async with self._lock:
             first = self.version + 1
             self.version = first
-            await short_calls.call(
+            # An ordinary activity, never a local one: its input is fixed in history before it runs, so a
+            # retry writes the very same event. A local activity's input is recorded only when its workflow
+            # task completes; if that task is lost (server restart), the retried task may decide the event
+            # anew (another instant, another order of updates) and find its version taken by the first one.
+            await workflow.execute_activity(
                 "append_events",
                 AppendEvents(stream_id=self.stream_id, first_version=first, events=[ev], snapshot=self._snapshot()),
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=STORE_RETRY,
                 summary=f"record {type_.value} (Art. {ev.article})",
             )

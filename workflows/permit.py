@@ -226,14 +226,14 @@ class Permit(ProcedureUpdates, PermitSupervision, PermitEnding):
             if self._s.dormant:
                 await workflow.wait_condition(lambda: not self._s.dormant or self._closed())
                 continue
-            last = await short_calls.call("last_supply_at", self._id, result_type=datetime | None,
+            last = await short_calls.read("last_supply_at", self._id, result_type=datetime | None,
                                           summary="Art. 23 last supply to a vessel")
             since = max(filter(None, [last, _start_of(self._s.valid_from)]))
             if not await self._until(since + months, lambda: self._s.dormant, "Art. 23 six months without a supply"):
                 return
             if self._s.dormant:
                 continue
-            last = await short_calls.call("last_supply_at", self._id, result_type=datetime | None,
+            last = await short_calls.read("last_supply_at", self._id, result_type=datetime | None,
                                           summary="Art. 23 last supply to a vessel")
             if last is not None and last + months > workflow.now():
                 continue  # a supply came in meanwhile: the 6 months start again from it

@@ -397,7 +397,7 @@ class Procedure(BodiesAct):
         return await compute_deadline(label, start, workdays)
 
     async def _assess(self, app: Application, on: date) -> Assessment:
-        return await short_calls.call(
+        return await short_calls.read(
             "assess_application", AssessRequest(application=app, on=on, policy_version=self.policy.version),
             result_type=Assessment, summary="Art. 5-7 assessment",
         )

@@ -191,7 +191,7 @@ class BodiesAct:
 
     async def resume_clock(self, msg: ResumeClock) -> Outcome:
         paused_on, today = self._paused_on, self.today()
-        days = await short_calls.call(
+        days = await short_calls.read(
             "count_workdays", WorkdaysRequest(start=paused_on, end=today), result_type=int,
             summary="ALL 45 working days paused")
         old = self.deadlines["decision"]

@@ -36,7 +36,7 @@ class Withdrawn(Exception):
 
 async def compute_deadline(label: str, start: date, workdays: int) -> DeadlineView:
     """A statutory period on the working-day calendar, through the activity (answer kept in history)."""
-    d = await short_calls.call(
+    d = await short_calls.read(
         "compute_deadline", DeadlineRequest(label=label, start=start, workdays=workdays),
         result_type=Deadline, summary=label,
     )

@@ -1,13 +1,18 @@
-"""Short reads and idempotent writes a workflow makes to its own store: local activities.
+"""Reads a workflow makes of the calendar and the ledger: local activities.
 
-Recording an event, computing a deadline on the working-day calendar, asking the ledger for the last
-supply: each takes a few milliseconds of PostgreSQL. As ordinary activities each cost two trips through
-the Temporal server (schedule, poll, complete) and a workflow task more, which dominated an agency's wait
-for its decision to be recorded (bench 2) and the throughput of licensing (bench 1). As local activities
-they run in the worker inside the workflow task that asked, and their result is still kept in history
-(a marker), so a replay never re-reads the calendar or the ledger. They are safe here because each is
-idempotent (appends check the stored row) or a pure read, and retries are the same: a worker that dies
-mid-call fails the workflow task, and the next attempt runs the call again.
+Computing a deadline on the working-day calendar, counting working days, assessing an application,
+asking the ledger for the last supply: each takes a few milliseconds. As ordinary activities each cost
+two trips through the Temporal server (schedule, poll, complete) and a workflow task more, which made up
+about half a licensing lifecycle's activities (bench 1). As local activities they run in the worker
+inside the workflow task that asked, and their answer is still kept in history (a marker), so a replay
+never re-reads the calendar or the ledger.
+
+Only reads: a local activity's input is recorded when its workflow task completes, not before it runs.
+If that task is lost (a Temporal restart, a worker killed), the retried task runs the call again, maybe
+with other input. A read then simply answers again; a write could already have happened with the first
+input. So recording events (workflows/journal.py) and anything else that writes stays an ordinary
+activity: `make chaos` (Temporal restarted) found appends made local stuck on a version the lost task
+had already written.
 
 Files recorded before this change scheduled ordinary activities; `workflow.patched` keeps each run on the
 kind it began with (a running file switches at its next continue-as-new).
@@ -19,29 +24,17 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
-# workflow.patched id (see docs/operations.md): store and calendar calls run as local activities.
-LOCAL_STORE_CALLS = "local-store-and-calendar-calls"
+# workflow.patched id (see docs/operations.md): calendar and ledger reads run as local activities.
+LOCAL_READS = "local-calendar-and-ledger-reads"
 
 TIMEOUT = timedelta(seconds=30)
 
 
-async def call(
-    name: str,
-    arg: Any,
-    *,
-    summary: str,
-    result_type: type | None = None,
-    retry_policy: RetryPolicy | None = None,
-) -> Any:
-    """Run activity `name` locally in runs begun after the change, as an ordinary activity before it."""
-    if workflow.patched(LOCAL_STORE_CALLS):
+async def read(name: str, arg: Any, *, summary: str, result_type: type | None = None) -> Any:
+    """Run read-only activity `name` locally in runs begun after the change, as an ordinary one before."""
+    if workflow.patched(LOCAL_READS):
         return await workflow.execute_local_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=TIMEOUT, retry_policy=retry_policy,
-            summary=summary,
-        )
+            name, arg, result_type=result_type, start_to_close_timeout=TIMEOUT, summary=summary)
     return await workflow.execute_activity(
-        name, arg, result_type=result_type, start_to_close_timeout=TIMEOUT, retry_policy=retry_policy,
-        summary=summary,
-    )
+        name, arg, result_type=result_type, start_to_close_timeout=TIMEOUT, summary=summary)

@@ -35,8 +35,8 @@ def test_histories_of_every_path_are_recorded_by_the_current_code():
     assert CURRENT >= LICENSING_PATHS | PERMIT_PATHS | {"inspection-campaign-first-page", "inspection-campaign-report"}
 
 
-def test_histories_of_the_release_before_local_store_calls_are_kept():
-    # Recorded when store and calendar calls were ordinary activities (workflows/short_calls.py), and
+def test_histories_of_the_release_before_local_reads_are_kept():
+    # Recorded when calendar and ledger reads were ordinary activities (workflows/short_calls.py), and
     # before approvals continued as the Permit workflow: files of both kinds may still be running.
     assert EARLIER["2026-11-26"] >= (LICENSING_PATHS - {"licensing-decision-lapsed-at-the-panel"}) | PERMIT_PATHS | {
         "licensing-approved-before-permit-handover"}
