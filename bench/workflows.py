@@ -86,12 +86,18 @@ class PagedNoop:
         return total
 
 
-@workflow.defn(name="BenchNoopLocalChain")
-class NoopLocalChain:
-    """1, second reference: the same number of no-op activities run as local activities, one after the other."""
+@workflow.defn(name="BenchNoopMixedChain")
+class NoopMixedChain:
+    """1, second reference: as many no-op activities as a lifecycle runs, of the same kinds (ordinary and
+    local, interleaved), one after the other."""
 
     @workflow.run
-    async def run(self, activities: int) -> int:
-        for i in range(activities):
-            await workflow.execute_local_activity("bench_noop", i, start_to_close_timeout=timedelta(seconds=30))
-        return activities
+    async def run(self, counts: list[int]) -> int:
+        ordinary, local = counts
+        total = ordinary + local
+        for i in range(total):
+            if local and i * local // total != (i + 1) * local // total:
+                await workflow.execute_local_activity("bench_noop", i, start_to_close_timeout=timedelta(seconds=30))
+            else:
+                await workflow.execute_activity("bench_noop", i, start_to_close_timeout=timedelta(seconds=30))
+        return total
