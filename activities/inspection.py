@@ -5,10 +5,14 @@ delivery is the Temporal update `record_inspection` on the permit's workflow und
 `inspection-<year>` (Temporal answers a repeated id with the first outcome), and the permit's validator
 refuses a second inspection of the same year (AlreadyDecided), which counts as delivered. So a retried
 activity, or a campaign restarted half-way, inspects nobody twice.
+
+`inspect_permits` inspects a few permits in one activity (the campaign's batches): the same inspection for
+each, concurrently, each failure told apart for the campaign to retry that permit alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import date, timedelta
 from pathlib import Path
@@ -71,6 +75,20 @@ class InspectionResult(BaseModel):
     already: bool = False  # found delivered (a retry or a restarted campaign)
 
 
+class InspectPermits(BaseModel):
+    year: int
+    stream_ids: list[str]
+
+
+class BatchItem(BaseModel):
+    """One permit of `inspect_permits`: its result, or the error it met and whether to try it again alone."""
+
+    stream_id: str
+    result: InspectionResult | None = None
+    error: str | None = None
+    retry: bool = True
+
+
 class ReportFiles(BaseModel):
     csv: str
     markdown: str
@@ -120,25 +138,42 @@ class InspectionActivities:
 
     @activity.defn(name="inspect_permit")
     async def inspect_permit(self, req: InspectPermit) -> InspectionResult:
-        entry = await inspections.entry(self._pool, req.year, req.stream_id)
+        return await self._inspect(req.year, req.stream_id)
+
+    @activity.defn(name="inspect_permits")
+    async def inspect_permits(self, req: InspectPermits) -> list[BatchItem]:
+        """A few permits at once, each as `inspect_permit` would (concurrently, each on its own): one
+        activity task, one result and one step of the campaign's workflow for the lot. A permit that fails
+        comes back with its error, for the campaign to inspect it again on its own with the per-permit
+        retry policy (or, refused for good, to count it failed)."""
+
+        async def one(stream_id: str) -> BatchItem:
+            try:
+                return BatchItem(stream_id=stream_id, result=await self._inspect(req.year, stream_id))
+            except ApplicationError as e:
+                return BatchItem(stream_id=stream_id, error=str(e) or type(e).__name__, retry=not e.non_retryable)
+            except Exception as e:  # noqa: BLE001 - told to the campaign, which tries it again on its own
+                log.warning("inspection failed in a batch", permit_id=stream_id, error=f"{type(e).__name__}: {e}")
+                return BatchItem(stream_id=stream_id, error=f"{type(e).__name__}: {e}")
+
+        return list(await asyncio.gather(*(one(s) for s in req.stream_ids)))
+
+    async def _inspect(self, year: int, stream_id: str) -> InspectionResult:
+        entry = await inspections.to_inspect(self._pool, year, stream_id)
         if entry is None:
-            raise ApplicationError(f"{req.stream_id} is not on the {req.year} roster", non_retryable=True)
+            raise ApplicationError(f"{stream_id} is not on the {year} roster", non_retryable=True)
         if entry["status"] in ("delivered", "closed"):
             return self._result(entry, already=True)
-        campaign = await inspections.campaign(self._pool, req.year)
-        state = await self._pool.fetchval("SELECT status FROM permits WHERE stream_id = $1", req.stream_id)
-        if state != "in_force":  # ended since the roster was taken: nothing to inspect
-            status, delivery = "closed", f"not inspected: the permit is {state}"
+        if entry["permit_status"] != "in_force":  # ended since the roster was taken: nothing to inspect
+            status, delivery = "closed", f"not inspected: the permit is {entry['permit_status']}"
         else:
-            if entry["status"] == "pending":
-                entry = await self._assess(entry, campaign)
-            status, delivery = await self._deliver(entry, campaign)
-        await inspections.mark(self._pool, req.year, req.stream_id, status, delivery)
-        return self._result(await inspections.entry(self._pool, req.year, req.stream_id))
+            assessed = entry if entry["status"] != "pending" else await self._assess(entry)
+            status, delivery = await self._deliver(assessed, year)
+        return self._result(await inspections.mark(self._pool, year, stream_id, status, delivery))
 
-    async def _assess(self, entry: asyncpg.Record, campaign: asyncpg.Record) -> asyncpg.Record:
-        year, stream_id, on = campaign["year"], entry["stream_id"], campaign["start_day"]
-        permit = await self._pool.fetchrow("SELECT * FROM permits WHERE stream_id = $1", stream_id)
+    async def _assess(self, entry: asyncpg.Record) -> asyncpg.Record:
+        """`entry` as `inspections.to_inspect` reads it (with its campaign and the permit's row)."""
+        year, stream_id, on = entry["year"], entry["stream_id"], entry["campaign_start_day"]
         start, end = year_window(year - 1)
         summary = await ledger.annual_summary(self._pool, stream_id, start, end, QUIET_DAYS,
                                               late_after_days=LATE_AFTER_DAYS)
@@ -150,16 +185,16 @@ class InspectionActivities:
             log.warning("approved matters unreadable", permit_id=stream_id, error=e.message)
             application = None
         found = await supervision_store.violations_of(self._pool, entry["credit_code"], date(year - 1, 1, 1), on)
-        items = inspect(year, on, summary, application, found, policy(permit["policy_version"]),
-                        valid_from=permit["valid_from"])
+        items = inspect(year, on, summary, application, found, policy(entry["permit_policy_version"]),
+                        valid_from=entry["permit_valid_from"])
         breaches = [f"({i.item}) {f}" for i in items if i.outcome == "breach" for f in (i.findings or [i.summary])]
         return await inspections.record_assessment(
             self._pool, year, stream_id, outcome=overall(items), items=[i.model_dump() for i in items],
-            breaches=breaches, inspector=campaign["inspector"], campaign_id=campaign["campaign_id"])
+            breaches=breaches, inspector=entry["campaign_inspector"], campaign_id=entry["campaign_campaign_id"])
 
-    async def _deliver(self, entry: asyncpg.Record, campaign: asyncpg.Record) -> tuple[str, str]:
+    async def _deliver(self, entry: asyncpg.Record, year: int) -> tuple[str, str]:
         """Art. 22: the inspection is recorded on the permit, whose workflow orders any rectification."""
-        year, stream_id = campaign["year"], entry["stream_id"]
+        stream_id = entry["stream_id"]
         report = InspectionReport(
             actor=Actor(body=Body.COMMERCE, name=entry["inspector"]), year=year, campaign_id=entry["campaign_id"],
             items=[InspectionItem.model_validate(i) for i in entry["items"]], inspector=entry["inspector"])

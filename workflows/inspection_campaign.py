@@ -72,7 +72,7 @@ class CampaignInput(BaseModel):
     year: int | None = Field(default=None, ge=2022, le=2100)  # None: the year it starts in (how the schedule starts it)
     wait_for_first_working_day: bool = False  # the schedule fires on the 1st; the campaign starts on a working day
     inspector: str = "市商务局年度监督检查组 / Commerce Bureau annual inspection team"
-    page_size: int = Field(default=1000, ge=1, le=1000)  # roster entries per run (continue-as-new after each)
+    page_size: int = Field(default=500, ge=1, le=1000)  # roster entries per run (continue-as-new after each)
     concurrency: int = Field(default=20, ge=1, le=200)  # permits being inspected at once
     batch: int = Field(default=5, ge=1, le=50)  # permits per inspect_permits activity (1: one activity each)
     progress: CampaignProgress | None = None  # carried over when continuing as new

@@ -17,12 +17,12 @@ from domain.bodies import Body, District
 from domain.calendar import SHANGHAI
 from domain.ledger import Movement
 from tests.fixtures.applications import lease_tanker
+from tests.integration.campaign_helpers import activities_scheduled, campaign_worker
 from tests.integration.histories import replay_and_keep
 from tests.integration.licensing_helpers import events_of
 from tests.integration.supervision_helpers import (
     COMMERCE, count_events, credit_code, enterprise_app, start_permit, today, wait_for,
 )
-from workers.worker import build_worker
 from workflows.inspection_campaign import InspectionCampaign
 from workflows.permit import Permit
 from workflows.permit_messages import RectificationReport, RectificationVerdict
@@ -45,7 +45,7 @@ async def test_a_campaign_over_24_permits_finds_an_expired_lease_a_violation_and
     temporal_env, client, pool, tmp_path
 ):
     queue, year, on = f"campaign-{uuid.uuid4()}", today().year, today()
-    async with build_worker(client, pool, queue, reports_dir=tmp_path):
+    async with campaign_worker(client, pool, queue, tmp_path):
         permits: dict[int, tuple[str, object]] = {}
         for i in range(PERMITS):
             app = enterprise_app(i)
@@ -78,6 +78,11 @@ async def test_a_campaign_over_24_permits_finds_an_expired_lease_a_violation_and
         assert (result.phase, result.total, result.done, result.start_day) == ("done", PERMITS, PERMITS, on)
         assert result.outcomes == {"clear": PERMITS - 3, "breach": 3}
         assert result.runs == PERMITS // 5 + 2  # one run per page, then the report
+        # Pages of 5 (the last of 4), 4 permits in flight: batches of 4 and 1 (the last page one batch);
+        # nobody inspected alone.
+        assert await activities_scheduled(client, handle) == {
+            "open_inspection_campaign": 1, "inspection_page": PERMITS // 5 + 2, "inspect_permits": 4 * 2 + 1,
+            "write_inspection_report": 1}
         progress = await handle.query(InspectionCampaign.progress)
         assert progress.phase == "done" and progress.report.permits == PERMITS
         await replay_and_keep(client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id),
