@@ -11,7 +11,6 @@ from temporalio import activity
 from activities.inspection import BatchItem, InspectionActivities, InspectPermits
 from bunker import inspections as campaigns
 from tests.integration.campaign_helpers import activities_scheduled, campaign_worker, inspected_once, start_permits
-from tests.integration.histories import HISTORIES
 from tests.integration.supervision_helpers import today
 
 PERMITS = 8
@@ -42,8 +41,3 @@ async def test_a_permit_a_batch_could_not_inspect_is_inspected_alone_afterwards(
         assert (kinds["inspect_permits"], kinds["inspect_permit"]) == (2, 1)
         await inspected_once(client, pool, permits, year)
 
-
-def test_histories_of_the_campaign_before_batches_are_kept():
-    # Recorded when every permit was its own inspect_permit activity: campaigns begun then replay that path.
-    assert {p.stem for p in (HISTORIES / "2026-11-27").glob("inspection-campaign-*.json")} == {
-        "inspection-campaign-first-page", "inspection-campaign-report"}

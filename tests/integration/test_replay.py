@@ -35,8 +35,9 @@ def test_histories_of_every_path_are_recorded_by_the_current_code():
     assert CURRENT >= LICENSING_PATHS | PERMIT_PATHS | {"inspection-campaign-first-page", "inspection-campaign-report"}
 
 
-def test_histories_of_the_release_before_local_reads_are_kept():
-    # Recorded when calendar and ledger reads were ordinary activities (workflows/short_calls.py), and
-    # before approvals continued as the Permit workflow: files of both kinds may still be running.
+def test_histories_of_the_release_of_2026_11_26_are_kept():
+    # Recorded when calendar and ledger reads were ordinary activities (workflows/short_calls.py) and the
+    # campaign inspected one permit per activity (no inspection batches), and one from before approvals
+    # continued as the Permit workflow: files of each kind may still be running.
     assert EARLIER["2026-11-26"] >= (LICENSING_PATHS - {"licensing-decision-lapsed-at-the-panel"}) | PERMIT_PATHS | {
-        "licensing-approved-before-permit-handover"}
+        "licensing-approved-before-permit-handover", "inspection-campaign-first-page", "inspection-campaign-report"}
