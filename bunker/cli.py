@@ -103,7 +103,8 @@ def dev() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the Temporal worker only (production: against TEMPORAL_ADDRESS and DATABASE_URL)."""
+    """Run the Temporal worker only (production: against TEMPORAL_ADDRESS and DATABASE_URL); with
+    BUNKER_WORKER_HEALTH_PORT, it answers /livez, /readyz and /metrics there."""
     from bunker import roles
 
     run(roles.run_worker(settings()))

@@ -22,6 +22,8 @@ from bunker.settings import Settings
 from bunker.temporal import sdk_runtime
 from gateway.app import Resources, create_app
 from store.db import start_embedded
+from workers import health
+from workers.health import WorkerState
 from workers.worker import build_worker
 from workflows.search_attributes import dev_server_args
 
@@ -67,6 +69,9 @@ async def run(settings: Settings) -> None:
     ensure_port_free(settings.gateway_host, settings.gateway_port, "the gateway")
     if settings.sdk_metrics_port:
         ensure_port_free("127.0.0.1", settings.sdk_metrics_port, "the Temporal SDK metrics (BUNKER_SDK_METRICS_PORT)")
+    if settings.worker_health_port:
+        ensure_port_free(settings.worker_health_host, settings.worker_health_port,
+                         "the worker health endpoint (BUNKER_WORKER_HEALTH_PORT)")
     try:
         if settings.embedded_temporal:
             temporal_proc = start_temporal(settings)
@@ -100,7 +105,12 @@ async def _serve(settings: Settings, client, pool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_worker(client, pool, settings.temporal_task_queue):
+    # The worker's own health endpoint, when a port is set (off by default: the gateway's answer here).
+    state = WorkerState(task_queue=settings.temporal_task_queue, sdk_metrics_port=settings.sdk_metrics_port,
+                        client=client, pool=pool)
+    async with health.serving(state, settings.worker_health_host, settings.worker_health_port), \
+            build_worker(client, pool, settings.temporal_task_queue) as worker:
+        state.worker = worker
         gateway = asyncio.create_task(server.serve())
         while not server.started and not gateway.done():
             await asyncio.sleep(0.05)
@@ -108,6 +118,7 @@ async def _serve(settings: Settings, client, pool) -> None:
             raise StartupError(f"the gateway could not start on {settings.gateway_host}:{settings.gateway_port}")
         _ready_block(settings, tokens)
         await stop.wait()
+        state.stopping = True
         log.info("stopping")
         server.should_exit = True
         with contextlib.suppress(Exception):
@@ -124,7 +135,9 @@ def _ready_block(settings: Settings, tokens: Path) -> None:
         f"Temporal        {settings.temporal_target}  (namespace {settings.temporal_namespace})",
         f"Temporal Web UI {settings.ui_url}",
         f"PostgreSQL      {'embedded, data in ' + str(settings.data_dir / 'postgres') if settings.embedded_postgres else 'DATABASE_URL'}",
-        f"Gateway         {gw}   health {gw}/healthz   API docs {gw}/docs   metrics {gw}/metrics",
+        f"Gateway         {gw}   /livez /readyz /docs /metrics",
+        *([f"Worker health   http://{settings.worker_health_host}:{settings.worker_health_port}   /livez /readyz /metrics"]
+          if settings.worker_health_port else []),
         f"Task queue      {settings.temporal_task_queue}",
         f"Dev tokens      {tokens}  (Authorization: Bearer <token>)",
         "",

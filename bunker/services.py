@@ -13,7 +13,10 @@ from datetime import UTC, date, datetime
 import asyncpg
 import structlog
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.application import Application
@@ -39,6 +42,7 @@ class IntakeRefused(Exception):
 class Started:
     application_id: str
     workflow_id: str
+    existing: bool = False  # the file's workflow had been started already (by an earlier attempt)
 
 
 def application_workflow_id(application_id: str) -> str:
@@ -51,6 +55,13 @@ async def submit_application(
     """Art. 9: the written application reaches the district; the procedure starts."""
     received_at = received_at or datetime.now(UTC)
     on = WorkingCalendar.local_date(received_at)
+    await check_intake(pool, app, on)
+    application_id = await allocate_application_id(pool, on)
+    return await start_application(client, task_queue, application_id, app, received_at)
+
+
+async def check_intake(pool: asyncpg.Pool, app: Application, on: date) -> None:
+    """Art. 24: an applicant under a ban is refused at intake (`IntakeRefused`, with the ban's end)."""
     ban = await bans.active_ban(pool, app.enterprise.credit_code, on)
     if ban is not None:
         log.warning("intake refused: banned applicant", credit_code=app.enterprise.credit_code, until=str(ban.ends_on))
@@ -59,26 +70,49 @@ async def submit_application(
             f"{ban.ends_on} (Art. {ban.article}): {ban.reason}",
             ban,
         )
+
+
+async def allocate_application_id(pool: asyncpg.Pool, on: date) -> str:
+    """The file's case number, BB-YYYY-NNNNNN, from the database's sequence (a number allocated for a file
+    that never starts is a harmless gap)."""
     seq = await pool.fetchval("SELECT nextval('application_seq')")
-    application_id = f"BB-{on.year}-{seq:06d}"
+    return f"BB-{on.year}-{seq:06d}"
+
+
+async def start_application(
+    client: Client, task_queue: str, application_id: str, app: Application, received_at: datetime, *,
+    existing_ok: bool = False,
+) -> Started:
+    """Start the procedure of file `application_id` as workflow `application/<id>`. A workflow id is never
+    reused: if that workflow exists already, nothing is started. With `existing_ok` (the case number was
+    reserved for this very request, by an earlier attempt that may have started it) that workflow is the
+    file, answered with `existing=True`; otherwise it is an error (`WorkflowAlreadyStartedError`)."""
     workflow_id = application_workflow_id(application_id)
-    pol = policy_in_force(on)
-    await client.start_workflow(
-        PermitApplication.run,
-        LicensingInput(application_id=application_id, application=app, received_at=received_at, policy_version=pol.version),
-        id=workflow_id,
-        task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        static_summary=f"{app.enterprise.name} · bonded bunkering application {application_id}",
-        static_details=f"district {app.enterprise.district.value} · credit code {app.enterprise.credit_code} · policy {pol.version}",
-        # Filterable in the Web UI from the first moment, before the first event is recorded.
-        search_attributes=TypedSearchAttributes([
-            SearchAttributePair(sa.STATUS, "received"), SearchAttributePair(sa.STAGE, "completeness"),
-            SearchAttributePair(sa.DISTRICT, app.enterprise.district.value),
-            SearchAttributePair(sa.ENTERPRISE, app.enterprise.name),
-            SearchAttributePair(sa.CREDIT_CODE, app.enterprise.credit_code),
-        ]),
-    )
+    pol = policy_in_force(WorkingCalendar.local_date(received_at))
+    try:
+        await client.start_workflow(
+            PermitApplication.run,
+            LicensingInput(application_id=application_id, application=app, received_at=received_at,
+                           policy_version=pol.version),
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,  # a closed file's id is not started again
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,  # nor is a running one's
+            static_summary=f"{app.enterprise.name} · bonded bunkering application {application_id}",
+            static_details=f"district {app.enterprise.district.value} · credit code {app.enterprise.credit_code} · policy {pol.version}",
+            # Filterable in the Web UI from the first moment, before the first event is recorded.
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(sa.STATUS, "received"), SearchAttributePair(sa.STAGE, "completeness"),
+                SearchAttributePair(sa.DISTRICT, app.enterprise.district.value),
+                SearchAttributePair(sa.ENTERPRISE, app.enterprise.name),
+                SearchAttributePair(sa.CREDIT_CODE, app.enterprise.credit_code),
+            ]),
+        )
+    except WorkflowAlreadyStartedError:
+        if not existing_ok:
+            raise
+        log.info("application already started by an earlier attempt", permit_id=application_id, workflow_id=workflow_id)
+        return Started(application_id, workflow_id, existing=True)
     log.info("application received", permit_id=application_id, workflow_id=workflow_id)
     return Started(application_id, workflow_id)
 

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         default=9464, ge=0, le=65535,
         description="the Temporal SDK's Prometheus exporter of the worker's process, on 127.0.0.1; 0 = off",
     )
+    worker_health_host: str = Field(
+        default="127.0.0.1", description="where the worker's health endpoint listens (0.0.0.0 in a container)"
+    )
+    worker_health_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="the worker's /livez, /readyz and /metrics (workers/health.py); 0 = no endpoint",
+    )
 
     @field_validator("temporal_address", "database_url", mode="before")
     @classmethod

@@ -6,7 +6,8 @@
 - `in_force`: the permit in force (renewal, change, documents, rectification; termination, revocation)
 - `ledger`: the enterprise's Art. 17 ledger (batches in, stock and the annual summary out)
 - `metrics`: Prometheus text at /metrics (the gateway's requests, the Temporal SDK's worker metrics)
-- `auth` (bearer tokens → principals), `access` (who sees and does what), `idempotency`, `errors`, `limits`
+- `auth` (bearer tokens → principals), `access` (who sees and does what), `idempotency`, `errors`, `limits`,
+  `nul` (NUL refused at the edge), `health` (/livez, /healthz, /readyz)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bunker.settings import Settings
 from gateway import agencies, applications, errors, health, in_force, ledger, metrics, permits
 from gateway import supervision
 from gateway.limits import MAX_BODY_BYTES, BodySizeLimit
+from gateway.nul import RefuseNul
 
 
 @dataclass
@@ -42,29 +44,29 @@ def create_app(resources: Resources, *, max_body_bytes: int = MAX_BODY_BYTES) ->
     # Set here, not in the lifespan: an ASGI test transport does not run lifespans.
     app.state.resources = resources
     errors.install(app)
+    # Inside the size limit: the NUL scan reads only what the limit lets through.
+    app.add_middleware(RefuseNul)  # PostgreSQL text cannot hold NUL: 422 at the edge, not a 500 deep inside
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-
-    @app.middleware("http")
-    async def refuse_nul(request, call_next):
-        # PostgreSQL text cannot hold NUL: refuse it at the edge rather than fail deep inside.
-        raw = request.url.path + "?" + request.url.query
-        if "\x00" in raw or "%00" in raw.lower():
-            return JSONResponse({"error": {"code": "invalid", "message": "NUL characters are not accepted",
-                                           "fields": []}}, status_code=422)
-        return await call_next(request)
     metrics.install(app)  # outermost: it sees every answer, a 413 too
     for module in (applications, agencies, permits, in_force, ledger, metrics):
         app.include_router(module.router)
     app.include_router(supervision.router)  # complaints, violations, interviews, oversight (Art. 19-22, 26)
 
+    @app.get("/livez", tags=["operations"])
+    async def livez() -> JSONResponse:
+        """Liveness: the process answers. Asks nothing else (a restart cures a hung process, not an outage of
+        Temporal or PostgreSQL): the probe that restarts a gateway."""
+        return JSONResponse({"status": "alive"})
+
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
-        """State of Temporal and PostgreSQL. 200 when both are up, 503 otherwise."""
+        """Readiness, in detail: the state of Temporal and PostgreSQL. 200 when both are up, 503 otherwise."""
         state = await health.check(resources.client, resources.pool)
         return JSONResponse(state, status_code=200 if state["status"] == "ok" else 503)
 
     @app.get("/readyz", tags=["operations"])
     async def readyz() -> JSONResponse:
+        """Readiness: 200 when Temporal and PostgreSQL answer, 503 otherwise (the probe that routes traffic)."""
         state = await health.check(resources.client, resources.pool)
         ready = state["status"] == "ok"
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)

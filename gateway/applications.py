@@ -6,7 +6,7 @@ Which files a caller sees is decided in gateway/access.py (an enterprise sees on
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from bunker import services
 from domain.application import Application
 from domain.authority import Step
+from domain.calendar import WorkingCalendar
 from gateway import access, deps, idempotency
 from gateway.access import ApplicationId
 from gateway.auth import Caller, refused, require_kind
@@ -55,11 +56,13 @@ async def submit(request: Request, who: Annotated[Principal, Depends(enterprise)
                  key: OptionalKey) -> JSONResponse:
     """Art. 9: apply in writing to the district. Only for the caller's own credit code; an applicant under an
     Art. 24 ban is refused with 409 `banned` and the ban's end date. With an `Idempotency-Key`, a retry
-    returns the first answer and starts nothing."""
+    gets the same file and starts nothing: the first answer (`Idempotent-Replayed: true`), or, if the first
+    attempt failed or was cut off after it had started the file, that file (also `Idempotent-Replayed`)."""
     if application.enterprise.credit_code != who.credit_code:
         raise refused(request, who, f"{who.code} may apply only for itself, not for "
                       f"{application.enterprise.credit_code} (Art. 9)")
-    pool = deps.pool(request)
+    pool, client = deps.pool(request), deps.client(request)
+    reserved = None
     if key is not None:
         fp = idempotency.fingerprint(request.method, request.url.path, application.model_dump(mode="json"))
         claim = await idempotency.claim(pool, who, key, fp)
@@ -68,17 +71,36 @@ async def submit(request: Request, who: Annotated[Principal, Depends(enterprise)
                 raise ApiError(409, "in_progress", "a request with this Idempotency-Key is still being processed; "
                                "retry shortly", headers={"Retry-After": "1"})
             return JSONResponse(claim.response, status_code=claim.status_code, headers={"Idempotent-Replayed": "true"})
+        reserved = claim.reserved
+    received_at = datetime.now(UTC)
+    if reserved is not None:
+        # An earlier attempt with this key passed the intake check and took this case number; it may have
+        # started the file. Its intake stands: the file is started now, or found started.
+        application_id = reserved
+    else:
+        on = WorkingCalendar.local_date(received_at)
+        try:
+            await services.check_intake(pool, application, on)
+            application_id = await services.allocate_application_id(pool, on)
+            if key is not None:
+                # Bound to the key before anything starts: a retry after a crash gets this number, not a new one.
+                await idempotency.reserve(pool, who, key, application_id)
+        except services.IntakeRefused as e:
+            if key is not None:
+                await idempotency.release(pool, who, key)
+            raise ApiError(409, "banned", str(e), details={"ban_ends_on": e.ban.ends_on.isoformat(),
+                                                           "article": e.ban.article}) from None
+        except Exception:  # nothing was started (a cancelled request keeps its claim)
+            if key is not None:
+                await idempotency.release(pool, who, key)
+            raise
     try:
-        started = await services.submit_application(
-            deps.client(request), pool, deps.settings(request).temporal_task_queue, application)
-    except services.IntakeRefused as e:
+        started = await services.start_application(client, deps.settings(request).temporal_task_queue,
+                                                   application_id, application, received_at,
+                                                   existing_ok=reserved is not None)
+    except Exception:  # the start may have happened all the same (a timeout): the retry finds out
         if key is not None:
-            await idempotency.release(pool, who, key)
-        raise ApiError(409, "banned", str(e), details={"ban_ends_on": e.ban.ends_on.isoformat(),
-                                                       "article": e.ban.article}) from None
-    except Exception:  # nothing was started (a cancelled request keeps its claim: it may have started)
-        if key is not None:
-            await idempotency.release(pool, who, key)
+            await idempotency.unlock(pool, who, key)
         raise
     await _projected(pool, started.application_id)
     answer = Started(application_id=started.application_id, workflow_id=started.workflow_id,
@@ -86,7 +108,7 @@ async def submit(request: Request, who: Annotated[Principal, Depends(enterprise)
                      web_ui=deps.settings(request).workflow_url(started.workflow_id)).model_dump(mode="json")
     if key is not None:
         await idempotency.remember(pool, who, key, 201, answer)
-    return JSONResponse(answer, status_code=201)
+    return JSONResponse(answer, status_code=201, headers={"Idempotent-Replayed": "true"} if started.existing else None)
 
 
 async def _projected(pool: asyncpg.Pool, application_id: str) -> None:

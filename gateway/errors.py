@@ -17,7 +17,7 @@
 | 409 | `renewal_too_late` | Art. 14: a renewal less than 30 days before expiry (the request is recorded, then refused) |
 | 409 / 422 | ledger codes | a ledger batch refused whole (`permit_not_in_force`, `voucher_exists`, `negative_stock` are 409; `duplicate_voucher`, `in_future`, `before_permit`, `batch_too_large`, `empty_batch`, `batch_id_reused` 422); `details.row_index` names the row (gateway/ledger.py) |
 | 413 | `payload_too_large` | request body over 1 MiB (32 MiB for a ledger batch) |
-| 422 | `invalid` | the payload is malformed (`fields` lists each field) or the workflow refused it as invalid |
+| 422 | `invalid` | the payload is malformed (`fields` lists each field) or the workflow refused it as invalid; a NUL (U+0000) in the body, path or query (field type `nul_character`, gateway/nul.py) |
 | 422 | `idempotency_key_reused` | the Idempotency-Key was already used for a different request |
 | 503 | `unavailable` | Temporal or PostgreSQL cannot be reached; nothing was done, retry with the same key |
 | 500 | `internal` | a bug: logged with its traceback, never shown |

@@ -1,4 +1,5 @@
-"""Health of the two servers everything depends on, for /healthz, /readyz and `bunker dev`."""
+"""Health of the two servers everything depends on: the gateway's /healthz and /readyz, the worker's /readyz
+(workers/health.py). Liveness (/livez) asks neither."""
 
 from __future__ import annotations
 

@@ -10,7 +10,17 @@ different request is refused (422), never silently answered with the other reque
   is also stored here once given, because an approval continues the workflow as a new run (the permit's)
   and Temporal's memory of update ids is per run.
 - Starting an application is not an update: its answer is stored here, and a concurrent duplicate gets
-  409 `in_progress` until the first has finished.
+  409 `in_progress` until the first has finished (or until its claim is abandoned: a process that died
+  mid-request leaves it, and a retry takes it over after a minute). What makes the takeover safe is the
+  **reservation**: before anything is started, the case number is allocated and stored with the key
+  (`reserve`), and the workflow is started as `application/<that number>`, an id Temporal never starts
+  twice. A retry that finds a reservation (the first attempt crashed or failed after reserving, maybe
+  after starting) uses that number again: it finds the workflow started, or starts it; it never
+  allocates a second file. A failure after the reservation keeps it (`unlock`), since the start may have
+  happened; only a failure before it frees the key (`release`).
+
+A key's row: claimed (`response` null) → reserved (`status_code` null, `response` = `{"reserved": …}`) →
+answered (`status_code` and `response` = the stored answer).
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -30,6 +41,7 @@ from store.principals import Principal
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # visible ASCII: UUIDs, ULIDs, the agency's own case numbers
 _ABANDONED_AFTER = "60 seconds"  # a claim left by a process that died mid-request may be taken over
+_ABANDONED_AT_ONCE = timedelta(seconds=61)  # a claim this old counts as abandoned (`unlock`)
 
 
 def _checked(key: str) -> str:
@@ -69,7 +81,8 @@ def update_id(who: Principal, key: str) -> str:
 class Claim:
     mine: bool  # this request holds the key and must do the work
     status_code: int | None = None  # the stored answer of the request that did it
-    response: Any = None
+    response: Any = None  # (None until that request has answered)
+    reserved: Any = None  # what an earlier attempt reserved for the request before acting (`reserve`)
 
 
 async def claim(pool: asyncpg.Pool, who: Principal, key: str, fp: str) -> Claim:
@@ -88,11 +101,22 @@ async def claim(pool: asyncpg.Pool, who: Principal, key: str, fp: str) -> Claim:
         if row["fingerprint"] != fp:
             raise ApiError(422, "idempotency_key_reused",
                            f"this {HEADER} was already used for a different request; use a new key")
-        if row["response"] is None and row["abandoned"]:
+        if row["status_code"] is not None:
+            return Claim(mine=False, status_code=row["status_code"], response=row["response"])
+        reserved = (row["response"] or {}).get("reserved")
+        if row["abandoned"]:
             await conn.execute("UPDATE idempotency_keys SET created_at = now() WHERE principal_id = $1 AND key = $2",
                                who.id, key)
-            return Claim(mine=True)
-        return Claim(mine=False, status_code=row["status_code"], response=row["response"])
+            return Claim(mine=True, reserved=reserved)
+        return Claim(mine=False, reserved=reserved)
+
+
+async def reserve(pool: asyncpg.Pool, who: Principal, key: str, value: Any) -> None:
+    """Store with the claimed key what the request is about to act on (a case number), before it acts: a
+    retry that takes the key over acts on the same thing."""
+    await pool.execute(
+        "UPDATE idempotency_keys SET response = $3 WHERE principal_id = $1 AND key = $2 AND status_code IS NULL",
+        who.id, key, {"reserved": value})
 
 
 async def remember(pool: asyncpg.Pool, who: Principal, key: str, status_code: int, response: Any) -> None:
@@ -101,6 +125,14 @@ async def remember(pool: asyncpg.Pool, who: Principal, key: str, status_code: in
 
 
 async def release(pool: asyncpg.Pool, who: Principal, key: str) -> None:
-    """The request failed before anything was done: the key is free for the retry."""
+    """The request failed before anything was done or reserved: the key is free for the retry."""
     await pool.execute("DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2 AND response IS NULL",
                        who.id, key)
+
+
+async def unlock(pool: asyncpg.Pool, who: Principal, key: str) -> None:
+    """The request failed after its reservation, perhaps after acting: the retry may take the key over at
+    once (it need not wait for the claim to be abandoned) and finishes the work on what was reserved."""
+    await pool.execute(
+        """UPDATE idempotency_keys SET created_at = now() - $3::interval
+           WHERE principal_id = $1 AND key = $2 AND status_code IS NULL""", who.id, key, _ABANDONED_AT_ONCE)

@@ -5,7 +5,7 @@ the raw path, which would make a series per case number) and status. The process
 has the SDK export its own metrics (workflow and activity task latencies, polls, slots, sticky cache) on
 `127.0.0.1:BUNKER_SDK_METRICS_PORT` (bunker/temporal.py: `sdk_runtime`); `/metrics` appends that text
 when it can reach it, so under `bunker dev` one scrape target has both. A worker in a process of its
-own is scraped on its port directly.
+own relays it at `/metrics` of its health endpoint (workers/health.py), which a scraper can reach.
 """
 
 from __future__ import annotations

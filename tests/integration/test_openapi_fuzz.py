@@ -192,3 +192,74 @@ async def test_fuzzed_requests_never_get_a_5xx_and_every_error_has_the_documente
     assert not new, f"{len(new)} of {sent} answers broke the contract:\n" + "\n".join(new[:20])
     if known:
         pytest.xfail("known product bugs, reported: " + " | ".join(sorted(known)))
+
+
+def with_nul(value: Any) -> tuple[Any, bool]:
+    """`value` with a NUL put into its first string (keys too, if no value is a string); whether it found one."""
+    if isinstance(value, str):
+        return value[:1] + "\x00" + value[1:], True
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            new, done = with_nul(v)
+            if done:
+                return [*value[:i], new, *value[i + 1:]], True
+    if isinstance(value, dict):
+        for k, v in value.items():
+            new, done = with_nul(v)
+            if done:
+                return {**value, k: new}, True
+        if value:
+            k = next(iter(value))
+            return {("\x00" + k if k != "\x00" else k + "\x00"): v for k, v in value.items()}, True
+    return value, False
+
+
+async def test_a_nul_in_any_json_body_is_422_at_the_edge_never_a_5xx(gateway, pool):
+    """Every operation that takes a JSON body, with valid bodies drawn from the document and a NUL put into one
+    string: the edge answers 422 `invalid` naming a `nul_character` field, whoever asks (the body is read, and
+    refused, before the token is looked at on most routes), or an earlier refusal (401/403/404) where the
+    route checks access first; never a 5xx, never anything stored."""
+    gw = gateway
+    app = gw.http._transport.app
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                             base_url="http://gateway")
+    app_id = await gw.apply()
+    files = await pool.fetchval("SELECT count(*) FROM permits")
+    schema = schemathesis.openapi.from_dict(app.openapi())
+    sent, refused_at_edge, problems = 0, 0, []
+    roles = itertools.cycle(["enterprise", OWN_DISTRICT, "commerce", "operator"])
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.body is None or not len(operation.body):
+            continue
+        cases: list[Any] = []
+
+        @given(operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE))
+        @settings(max_examples=3, deadline=None, database=None, derandomize=True,
+                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        def collect(case: Any) -> None:
+            cases.append(case)
+
+        with contextlib.suppress(hypothesis.errors.Unsatisfiable):
+            collect()
+        for i, case in enumerate(cases):
+            body, done = with_nul(case.body)
+            if not done:
+                continue
+            case.body = body
+            aim_at(case, app_id, 0)
+            kwargs = case.as_transport_kwargs(base_url="http://gateway", headers=gw.auth(next(roles)))
+            request = {k: kwargs[k] for k in ("method", "url", "headers", "params", "json", "content") if k in kwargs}
+            with gw.env.with_time_skipping_disabled():
+                r = await http.request(**request)
+            sent += 1
+            where = f"{case.method} {case.formatted_path}: {r.status_code} {r.text[:200]}"
+            if r.status_code >= 500 or error_shape_problem(r) or r.status_code < 400:
+                problems.append(where)
+            elif r.status_code == 422 and any(f["type"] == "nul_character" for f in r.json()["error"]["fields"]):
+                refused_at_edge += 1
+    await http.aclose()
+    print(f"NUL bodies: {sent} sent, {refused_at_edge} refused at the edge", file=sys.__stdout__)
+    assert not problems, "\n".join(problems[:20])
+    assert sent >= 10 and refused_at_edge >= sent // 2, (sent, refused_at_edge)
+    assert await pool.fetchval("SELECT count(*) FROM permits") == files
