@@ -102,6 +102,22 @@ class _Reader:
         self.timers: dict[str, Line] = {}
         self.updates: dict[int, str] = {}
 
+    def _activity_line(self, e: HistoryEvent, name: str) -> Line:
+        verb = _ACTIVITY_VERBS.get(name, name)
+        text = " ".join(x for x in (verb, self.summary(e)) if x) or name
+        return self.add(e, "activity", text, activity=name)
+
+    def _local_activity(self, e: HistoryEvent) -> None:
+        """A local activity leaves one marker: what ran (`data`) and what it answered (`result`)."""
+        details = e.marker_recorded_event_attributes.details
+        data = details.get("data")
+        info = self.decode(data.payloads[0]) if data is not None and data.payloads else None
+        name = info.get("activity_type", "local activity") if isinstance(info, dict) else "local activity"
+        line = self._activity_line(e, name)
+        result = details.get("result")
+        if result is not None and result.payloads:
+            line.detail = _activity_result(name, self.decode(result.payloads[0]))
+
     def decode(self, payload: Payload) -> Any:
         try:
             return self.converter.from_payload(payload)
@@ -128,11 +144,7 @@ class _Reader:
             else:
                 self.add(e, "start", f"started {a.workflow_type.name}", summary)
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            a = e.activity_task_scheduled_event_attributes
-            name, summary = a.activity_type.name, self.summary(e)
-            verb = _ACTIVITY_VERBS.get(name, name)
-            text = " ".join(x for x in (verb, summary) if x) or name
-            self.activities[e.event_id] = self.add(e, "activity", text, activity=name)
+            self.activities[e.event_id] = self._activity_line(e, e.activity_task_scheduled_event_attributes.activity_type.name)
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             a = e.activity_task_completed_event_attributes
             line = self.activities.get(a.scheduled_event_id)
@@ -206,12 +218,17 @@ class _Reader:
             patch = self.decode(data.payloads[0]) if data is not None and data.payloads else None
             if isinstance(patch, dict) and patch.get("id"):  # workflow.patched(...): which code path a run took
                 self.add(e, "marker", f"code version: patch {patch['id']}", "deprecated" if patch.get("deprecated") else "")
+            elif a.marker_name == LOCAL_ACTIVITY_MARKER:  # a local activity (workflows/short_calls.py): its answer
+                self._local_activity(e)
             else:
                 self.add(e, "marker", f"marker {a.marker_name}")
         elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_TIME_SKIPPING_TRANSITIONED:
             self.add(e, "other", "time skipped (test server)")
         elif t not in _QUIET or self.everything:
             self.add(e, "other", _event_name(t))
+
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 def summarise(converter: PayloadConverter, runs: list[Run], *, everything: bool = False) -> list[Line]:

@@ -32,7 +32,7 @@ def activities(pool: asyncpg.Pool, client: Client | None = None, reports_dir: Pa
         log.append_events,
         lic.assess_application, lic.register_ban, lic.next_permit_number,
         led.last_supply_at,
-        ins.open_campaign, ins.page, ins.inspect_permit, ins.write_report,
+        ins.open_campaign, ins.page, ins.inspect_permit, ins.inspect_permits, ins.write_report,
     ]
 
 
