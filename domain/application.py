@@ -24,10 +24,12 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from domain.bodies import DISTRICT_NAMES_ZH, District
 from domain.identifiers import normalise_imo, validate_credit_code
+from domain.text import refuse_nul
 
 
 class _Frozen(BaseModel):
@@ -209,6 +211,8 @@ def _unique(values: list[str], what_zh: str, what_en: str) -> None:
 
 
 class Application(_Frozen):
+    _no_nul = model_validator(mode="before")(staticmethod(refuse_nul))
+
     enterprise: Enterprise
     # Empty lists pass here so eligibility can report the shortfall as a finding.
     tankers: list[Tanker]

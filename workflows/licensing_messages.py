@@ -6,12 +6,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.application import Application
 from domain.authority import Actor
 from domain.bodies import Body
 from domain.findings import Finding
+from domain.text import refuse_nul
 
 
 class LicensingInput(BaseModel):
@@ -46,6 +47,8 @@ CLOSED_STAGES = {Stage.APPROVED, Stage.REFUSED, Stage.NOT_ACCEPTED, Stage.WITHDR
 
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True)
+    _no_nul = model_validator(mode="before")(staticmethod(refuse_nul))  # any way in, not only the gateway
+
     actor: Actor
     idempotency_key: str | None = None
 
