@@ -5,10 +5,12 @@ that is not its own; a body or an operator 403).
 
 A batch is a JSON array of movements (domain/ledger.py), at most 50,000 rows; this route alone accepts a
 body up to 32 MiB (gateway/limits.py). It is parsed straight from the bytes (pydantic-core), not through
-FastAPI's generic body handling, which would build 50,000 dicts first. The `Idempotency-Key` names the
-batch: the ledger books a batch id once and answers a retry with the first result
-(`Idempotent-Replayed: true`); the same key with other rows is refused (422 `batch_id_reused`). Keys are
-scoped by permit (stored as `<permit>/<key>`), so two enterprises cannot collide.
+FastAPI's generic body handling, which would build 50,000 dicts first, into columns
+(`MovementBatch.from_json`); a large body is validated piece by piece while the ledger copies the pieces
+before it, and an invalid row anywhere is still the answer (422 `invalid`), with nothing booked. The
+`Idempotency-Key` names the batch: the ledger books a batch id once and answers a retry with the first
+result (`Idempotent-Replayed: true`); the same key with other rows is refused (422 `batch_id_reused`). Keys
+are scoped by permit (stored as `<permit>/<key>`), so two enterprises cannot collide.
 
 A refused batch books nothing; the error names the rule (`code`) and the row (`details.row_index`, 0-based,
 and `fields[0].field` = `movements.<row>`).
@@ -23,11 +25,11 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field
 
 from bunker import services
 from domain.calendar import WorkingCalendar
-from domain.ledger import AnnualSummary, Movement, year_window
+from domain.ledger import AnnualSummary, InvalidBatch, MovementBatch, batch_adapter, year_window
 from gateway import access, deps
 from gateway.access import PermitId
 from gateway.auth import Caller, require_kind
@@ -40,7 +42,7 @@ router = APIRouter(tags=["ledger"])
 
 MAX_ROWS = 50_000
 _FIELD_ERRORS_SHOWN = 100  # a batch of 50,000 bad rows would otherwise answer with 50,000 entries
-_BATCH = TypeAdapter(Annotated[list[Movement], Field(max_length=MAX_ROWS)])
+_BATCH = batch_adapter(MAX_ROWS)
 
 # Conflicts with what is already booked are 409; a batch wrong in itself is 422.
 _CONFLICTS = {"permit_not_in_force", "voucher_exists", "negative_stock"}
@@ -96,15 +98,14 @@ async def report_batch(request: Request, who: Caller, permit_id: PermitId, row: 
     """Art. 17: book a batch of ledger rows, all or nothing. A supply that ends an Art. 23 dormancy tells the
     permit's workflow (once per dormancy, never once per row)."""
     try:
-        movements = _BATCH.validate_json(await request.body())
-    except ValidationError as e:
-        errors = e.errors()
+        batch = MovementBatch.from_json(await request.body(), max_rows=MAX_ROWS)
+        result = await services.report_ledger(deps.client(request), deps.pool(request), row["stream_id"],
+                                              f"{row['stream_id']}/{key}", batch)
+    except InvalidBatch as e:
+        errors = e.error.errors()
         shown = f" (the first {_FIELD_ERRORS_SHOWN} of {len(errors)} listed)" if len(errors) > _FIELD_ERRORS_SHOWN else ""
         raise ApiError(422, "invalid", f"the batch is invalid{shown}",
                        fields=field_errors(errors[:_FIELD_ERRORS_SHOWN], ("movements",))) from None
-    try:
-        result = await services.report_ledger(deps.client(request), deps.pool(request), row["stream_id"],
-                                              f"{row['stream_id']}/{key}", movements)
     except LedgerRefused as e:
         raise refusal(e) from None
     answer = BatchAnswer(permit_id=row["stream_id"], batch_id=key, rows=result.rows, supplies=result.supplies,

@@ -129,3 +129,18 @@ async def test_the_annual_summary_reads_the_year_of_the_ledger(gateway, pool, pe
     default = (await gw.get("enterprise", f"/permits/{permit}/ledger/summary")).json()
     assert default["start"] == s["start"]  # this year
     error(await gw.get("enterprise", f"/permits/{permit}/ledger/summary", params={"year": 1999}), 422, "invalid")
+
+
+async def test_a_malformed_row_far_into_a_large_body_is_422_naming_it_and_nothing_is_booked(gateway, pool, permit):
+    """A large body is validated piece by piece while the pieces before are copied; a bad row anywhere is
+    still the answer, and nothing is booked."""
+    gw = gateway
+    at = await ledger_start(pool, permit)
+    batch = busy_batch(at, 3_000)
+    batch[2_900]["vessel_imo"] = "IMO1234568"  # the check digit is 7
+    e = error(await gw.post("enterprise", f"/permits/{permit}/ledger/batches", batch), 422, "invalid")
+    assert [f["field"] for f in e["fields"]] == ["movements.2900.vessel_imo"] and "expected 7" in e["fields"][0]["message"]
+    assert await booked(pool, permit) == 0
+    batch[2_900]["vessel_imo"] = "IMO1234567"
+    ok = await gw.post("enterprise", f"/permits/{permit}/ledger/batches", batch)
+    assert ok.status_code == 201 and ok.json()["rows"] == 3_000 and await booked(pool, permit) == 3_000
