@@ -89,12 +89,10 @@ async def generate_ledger(pool, permits: int, rows: int, year: int) -> float:
             """INSERT INTO ledger_stock (stream_id, depot, balance_t, updated_at)
                SELECT stream_id, depot, sum(delta_t), now() FROM ledger_movements GROUP BY stream_id, depot""",
             timeout=3600)
-        rebuild = getattr(ledger, "rebuild_summaries", None)  # the yearly summaries ingestion would have kept
-        if rebuild is not None:
-            ids = [f"BB-BENCH-{i:06d}" for i in range(permits)]
-            async with pool.acquire() as conn:
-                for lo in range(0, permits, 1000):
-                    await rebuild(conn, ids[lo:lo + 1000])
+        ids = [f"BB-BENCH-{i:06d}" for i in range(permits)]  # the yearly summaries ingestion would have kept
+        async with pool.acquire() as conn:
+            for lo in range(0, permits, 1000):
+                await ledger.rebuild_summaries(conn, ids[lo:lo + 1000])
         await pool.execute("VACUUM ANALYZE ledger_movements", timeout=3600)
         await pool.execute("ANALYZE ledger_activity")
         await pool.execute("ANALYZE ledger_stock")
