@@ -163,3 +163,18 @@ async def tcp_proxy(target: str) -> AsyncIterator[tuple[str, Any]]:
         yield f"127.0.0.1:{server.sockets[0].getsockname()[1]}", close
     finally:
         close()
+
+
+@contextlib.asynccontextmanager
+async def gateway_cut_from_temporal(gw: Any, client: Client, pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """An in-process gateway reaching Temporal through a relay that `cut()` cuts; its client retries only
+    briefly, so a cut answers 503 at once."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.service import RetryConfig
+
+    async with tcp_proxy(client.service_client.config.target_host) as (address, cut):
+        fragile = await Client.connect(address, namespace=client.namespace, data_converter=pydantic_data_converter,
+                                       retry_config=RetryConfig(initial_interval_millis=10, max_interval_millis=20,
+                                                                max_elapsed_time_millis=300, max_retries=2))
+        async with http_client(app_for(gw.settings, fragile, pool)) as http:
+            yield http, cut

@@ -7,16 +7,15 @@ from datetime import date, timedelta
 
 import asyncpg
 import pytest
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RetryConfig
 
 from gateway.updates import refusal
 from store import bans, principals
 from tests.fixtures.applications import replace_enterprise, valid_application
 from tests.integration.gateway_helpers import (  # noqa: F401 - fixtures
-    OTHER_CREDIT_CODE, OWN_DISTRICT, app_for, application_json, event_types, gateway, http_client, tcp_proxy, tokens,
+    OTHER_CREDIT_CODE, OWN_DISTRICT, app_for, application_json, event_types, gateway, gateway_cut_from_temporal,
+    http_client, tokens,
 )
 
 
@@ -191,20 +190,15 @@ async def test_temporal_unreachable_is_503_and_the_retry_with_the_same_key_appli
     gw = gateway
     app_id = await gw.apply()
     await gw.wait_task(OWN_DISTRICT, f"{app_id}/completeness")
-    target = client.service_client.config.target_host
-    async with tcp_proxy(target) as (address, cut):
-        fragile = await Client.connect(address, namespace=client.namespace, data_converter=pydantic_data_converter,
-                                       retry_config=RetryConfig(initial_interval_millis=10, max_interval_millis=20,
-                                                                max_elapsed_time_millis=300, max_retries=2))
-        async with http_client(app_for(gw.settings, fragile, pool)) as http:
-            cut()
-            await asyncio.sleep(0.05)
-            headers = {**gw.auth(OWN_DISTRICT), "Idempotency-Key": "accept-once"}
-            r = await http.post(f"/tasks/{app_id}/completeness/decision", json={"action": "accept"}, headers=headers)
-            error(r, 503, "unavailable")
-            # Reads still answer from the read model; the live state is marked missing.
-            view = (await http.get(f"/applications/{app_id}", headers=gw.auth("operator"))).json()
-            assert view["status"] == "completeness" and view["live"] is None and view["live_error"]
+    async with gateway_cut_from_temporal(gw, client, pool) as (http, cut):
+        cut()
+        await asyncio.sleep(0.05)
+        headers = {**gw.auth(OWN_DISTRICT), "Idempotency-Key": "accept-once"}
+        r = await http.post(f"/tasks/{app_id}/completeness/decision", json={"action": "accept"}, headers=headers)
+        error(r, 503, "unavailable")
+        # Reads still answer from the read model; the live state is marked missing.
+        view = (await http.get(f"/applications/{app_id}", headers=gw.auth("operator"))).json()
+        assert view["status"] == "completeness" and view["live"] is None and view["live_error"]
     assert await event_types(pool, app_id) == ["ApplicationReceived"]
     r = await gw.decide(OWN_DISTRICT, f"{app_id}/completeness", {"action": "accept"}, key="accept-once")
     assert r.status_code == 200, r.text

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RetryConfig
 
 from bunker import services
 from domain.application import Application
@@ -15,7 +12,8 @@ from domain.calendar import WorkingCalendar
 from gateway import idempotency
 from store.principals import by_token
 from tests.integration.gateway_helpers import (  # noqa: F401 - fixtures
-    OWN_DISTRICT, app_for, application_json, event_types, gateway, http_client, tcp_proxy, tokens,
+    OWN_DISTRICT, application_json, event_types, gateway, gateway_cut_from_temporal,
+    tokens,
 )
 from tests.integration.licensing_helpers import APPLICANT, NANSHA, start
 from workflows.licensing import PermitApplication
@@ -192,17 +190,12 @@ async def test_an_application_whose_start_failed_keeps_its_case_number_for_the_r
     """Temporal unreachable: 503. Whether the start reached the server or not, the retry (at once, with the same
     key) acts on the same case number, so it cannot start a second file."""
     gw = gateway
-    target = client.service_client.config.target_host
-    async with tcp_proxy(target) as (address, cut):
-        fragile = await Client.connect(address, namespace=client.namespace, data_converter=pydantic_data_converter,
-                                       retry_config=RetryConfig(initial_interval_millis=10, max_interval_millis=20,
-                                                                max_elapsed_time_millis=300, max_retries=2))
-        async with http_client(app_for(gw.settings, fragile, pool)) as http:
-            cut()
-            await asyncio.sleep(0.05)
-            headers = {**gw.auth("enterprise"), "Idempotency-Key": "apply-503"}
-            r = await http.post("/applications", json=application_json(), headers=headers)
-            assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable", r.text
+    async with gateway_cut_from_temporal(gw, client, pool) as (http, cut):
+        cut()
+        await asyncio.sleep(0.05)
+        headers = {**gw.auth("enterprise"), "Idempotency-Key": "apply-503"}
+        r = await http.post("/applications", json=application_json(), headers=headers)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable", r.text
     reserved = (await pool.fetchval("SELECT response FROM idempotency_keys WHERE key = 'apply-503'"))["reserved"]
     with gw.env.with_time_skipping_disabled():
         retry = await gw.post("enterprise", "/applications", application_json(), key="apply-503")
